@@ -1,0 +1,170 @@
+"""PaddlePaddle optimizers (``paddle.optimizer``) as optax chains, with Paddle's names and checks.
+
+Paddle's pipeline for one ``step()``: clip the gradients (``grad_clip``), add the regulariser
+(``weight_decay``, coupled, never clipped), then run the kernel with the learning rate. Paddle passes
+its kernel hyperparameters (rho, epsilon, momentum, betas) as float32 attributes, even for float64
+parameters; the presets round them the same way, so float64 runs match too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optax
+
+from optim_jax import _base, _validation
+from optim_jax._clipping import clip_by_global_norm as _clip_by_global_norm
+from optim_jax._clipping import clip_by_norm as _clip_by_norm
+from optim_jax._clipping import clip_by_value as _clip_by_value
+from optim_jax._learning_rate import scale_by_learning_rate as _scale_by_learning_rate
+from optim_jax._momentum import trace as _trace
+from optim_jax._rms import scale_by_rms_paddle as _scale_by_rms_paddle
+from optim_jax._weight_decay import add_l1_decay as _add_l1_decay
+from optim_jax._weight_decay import add_l2_decay as _add_l2_decay
+
+
+class Regularizer(optax.GradientTransformation):
+  """A Paddle regulariser (``L2Decay``/``L1Decay``): a transformation usable as ``weight_decay``."""
+
+
+class GradClip(optax.GradientTransformation):
+  """A Paddle gradient-clip strategy (``ClipGradBy*``): a transformation usable as ``grad_clip``."""
+
+
+def l2_decay(coeff: Any = 0.0) -> Regularizer:
+  r"""``paddle.regularizer.L2Decay``: coupled :math:`g \leftarrow g + c\,p` (no factor 1/2)."""
+  _base.check_range("coeff", coeff, lo=0.0)
+  return Regularizer(*_add_l2_decay(coeff))
+
+
+def l1_decay(coeff: Any = 0.0) -> Regularizer:
+  r"""``paddle.regularizer.L1Decay``: coupled :math:`g \leftarrow g + c\,\mathrm{sign}(p)`."""
+  _base.check_range("coeff", coeff, lo=0.0)
+  return Regularizer(*_add_l1_decay(coeff))
+
+
+def clip_grad_by_value(max: Any, min: Any = None) -> GradClip:  # noqa: A002 - Paddle's names
+  """``paddle.nn.ClipGradByValue``: clip every element to [min, max]; ``min=None`` means -max.
+
+  Paddle asserts ``max > 0`` when min is None (AssertionError) and raises ValueError at the first
+  step when min > max; here both are raised at construction.
+  """
+  if min is None:
+    if _base.is_static_number(max) and not float(max) > 0:
+      raise AssertionError(f"Invalid value of max: {max!r}; expected max > 0 when min is None.")
+    min = -max  # noqa: A001
+  if _base.is_static_number(max) and _base.is_static_number(min) and float(min) > float(max):
+    raise ValueError(f"Invalid value of min: {min!r}; expected min <= max (max={max!r}).")
+  return GradClip(*_clip_by_value(min, max))
+
+
+def clip_grad_by_norm(clip_norm: Any) -> GradClip:
+  r"""``paddle.nn.ClipGradByNorm``: per tensor, :math:`g \cdot c / \max(\lVert g\rVert_2, c)`.
+
+  Paddle's CPU kernel is float32-only and rejects ``clip_norm <= 0`` at the first step; here any
+  float dtype works and the check is made at construction.
+  """
+  _base.check_range("clip_norm", clip_norm, lo=0.0, lo_open=True)
+  return GradClip(*_clip_by_norm(clip_norm))
+
+
+def clip_grad_by_global_norm(
+  clip_norm: Any, group_name: str = "default_group", auto_skip_clip: bool = False
+) -> GradClip:
+  r"""``paddle.nn.ClipGradByGlobalNorm``: :math:`g \cdot c / \max(\lVert g\rVert_{global}, c)`.
+
+  Always multiplied (also when the norm is below ``clip_norm``). With ``auto_skip_clip=True`` it
+  clips only when the norm exceeds ``clip_norm``, so a NaN norm leaves the gradients unchanged.
+  ``group_name`` is accepted and ignored, as Paddle's dygraph mode does. Paddle accepts a negative
+  ``clip_norm`` (it flips the gradients' sign); here it is a ValueError.
+  """
+  del group_name
+  _base.check_range("clip_norm", clip_norm, lo=0.0)
+  return GradClip(*_clip_by_global_norm(clip_norm, nonfinite="skip_nan" if auto_skip_clip else "scale"))
+
+
+def _grad_clip(grad_clip: Any) -> list[optax.GradientTransformation]:
+  if grad_clip is None:
+    return []
+  if not isinstance(grad_clip, GradClip):
+    raise TypeError(
+      "'grad_clip' should be an instance of GradientClipBase's derived class: one of "
+      f"oj.paddle.clip_grad_by_value/_by_norm/_by_global_norm, got {type(grad_clip).__name__}"
+    )
+  return [grad_clip]
+
+
+def _regularizer(weight_decay: Any) -> list[optax.GradientTransformation]:
+  if weight_decay is None:
+    return []
+  if isinstance(weight_decay, Regularizer):
+    return [weight_decay]
+  if isinstance(weight_decay, bool) or not (
+    _base.is_static_number(weight_decay) or callable(weight_decay) or hasattr(weight_decay, "dtype")
+  ):
+    raise TypeError(
+      "weight_decay should be None, a float (L2 coefficient), a schedule, oj.paddle.l2_decay(c) or "
+      f"oj.paddle.l1_decay(c), got {type(weight_decay).__name__} {weight_decay!r}"
+    )
+  _base.check_range("weight_decay", weight_decay, lo=0.0)
+  return [] if _base.is_static_zero(weight_decay) else [_add_l2_decay(weight_decay)]
+
+
+def rmsprop(
+  learning_rate: Any,
+  rho: Any = 0.95,
+  epsilon: Any = 1e-6,
+  momentum: Any = 0.0,
+  centered: bool = False,
+  weight_decay: Any = None,
+  grad_clip: GradClip | None = None,
+) -> optax.GradientTransformation:
+  r"""``paddle.optimizer.RMSProp``.
+
+  .. math::
+    g &\leftarrow \mathrm{clip}(g) + R(p) \\
+    ms &\leftarrow \rho\, ms + (1-\rho)\, g^2 \\
+    v &\leftarrow \mu\, v + \eta_t\, g / \sqrt{ms + \epsilon}
+        \quad(\sqrt{ms - mg^2 + \epsilon}\ \text{if centered}) \\
+    p &\leftarrow p - v
+
+  The learning rate is *inside* the momentum buffer, so a schedule changes only the new term.
+
+  Args:
+    learning_rate: float or schedule (required, as in Paddle; an int raises TypeError as in Paddle).
+    rho: decay of the mean square, in [0, 1].
+    epsilon: inside the square root, >= 0.
+    momentum: heavy-ball momentum, >= 0 (Paddle's docs say Nesterov; the code is heavy-ball).
+    centered: divide by the estimated standard deviation.
+    weight_decay: None, a float or schedule (coupled L2), ``l2_decay(c)`` or ``l1_decay(c)``.
+    grad_clip: None or one of ``clip_grad_by_value``, ``clip_grad_by_norm``,
+      ``clip_grad_by_global_norm``; applied before the regulariser.
+
+  Framework parity (golden tests: paddlepaddle 3.3.1, CPU):
+
+  ==========================  ===============================================================
+  Paddle                       optim_jax
+  ==========================  ===============================================================
+  eps placement                inside the sqrt (as Paddle)
+  lr and momentum              lr inside the buffer: v = mu*v + lr*g/denom (as Paddle)
+  order                        clip -> regulariser -> rms -> lr -> momentum (as Paddle)
+  float64 params               rho, epsilon, momentum rounded to float32 (as Paddle's kernel)
+  state                        ms always; mg only if centered; v only if momentum != 0
+                               (Paddle allocates all three)
+  negative learning_rate,      ValueError (Paddle accepts them)
+  rho > 1
+  ``parameters``, ``name``     not arguments: optax transforms are pure functions of the pytree
+  ==========================  ===============================================================
+  """
+  _validation.learning_rate("learning_rate", learning_rate, allow_int=False)
+  for name, value in (("rho", rho), ("epsilon", epsilon), ("momentum", momentum)):
+    _validation.not_none(name, value)
+  _base.check_range("epsilon", epsilon, lo=0.0)
+  _base.check_range("momentum", momentum, lo=0.0)
+  _base.check_range("rho", rho, lo=0.0, hi=1.0)
+  chain = _grad_clip(grad_clip) + _regularizer(weight_decay)
+  chain.append(_scale_by_rms_paddle(_base.as_float32(rho), _base.as_float32(epsilon), centered))
+  chain.append(_scale_by_learning_rate(learning_rate))
+  if not _base.is_static_zero(momentum):
+    chain.append(_trace(_base.as_float32(momentum)))
+  return optax.chain(*chain)

@@ -1,0 +1,85 @@
+"""Every public transformation factory of optim_jax with a small valid configuration.
+
+The contract suite (tests/test_contract.py) runs over all of it. Later features add entries here,
+not tests there. Fields:
+  factory       the public callable;
+  kwargs        a small valid configuration (non-default where it matters, so state is non-trivial);
+  hyperparams   the numeric keyword arguments optax.inject_hyperparams must be able to trace;
+  schedules     keyword arguments that accept a schedule (the suite swaps in a constant schedule
+                and expects identical updates);
+  extra_args    extra keyword arguments passed to ``update`` (e.g. SAG's ``index``);
+  needs_params  whether ``update`` needs ``params``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import optim_jax as oj
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+  name: str
+  factory: Callable[..., Any]
+  kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+  hyperparams: tuple[str, ...] = ()
+  schedules: tuple[str, ...] = ()
+  extra_args: dict[str, Any] = dataclasses.field(default_factory=dict)
+  needs_params: bool = True
+
+  def make(self, **overrides: Any):
+    return self.factory(**{**self.kwargs, **overrides})
+
+
+ENTRIES: list[Entry] = [
+  # --- primitives: RMS, clipping, weight decay ---------------------------------------------------
+  Entry("oj.scale_by_rms_paddle", oj.scale_by_rms_paddle, dict(rho=0.9, epsilon=1e-6), ("rho", "epsilon")),
+  Entry("oj.scale_by_rms_paddle[centered]", oj.scale_by_rms_paddle, dict(rho=0.9, centered=True), ("rho",)),
+  Entry("oj.scale_by_rms_torch", oj.scale_by_rms_torch, dict(alpha=0.9, eps=1e-8), ("alpha", "eps")),
+  Entry("oj.scale_by_rms_torch[centered]", oj.scale_by_rms_torch, dict(alpha=0.9, centered=True), ("alpha",)),
+  Entry("oj.clip_by_value", oj.clip_by_value, dict(min_value=-0.05, max_value=0.1), ("min_value", "max_value")),
+  Entry("oj.clip_by_norm", oj.clip_by_norm, dict(max_norm=0.1), ("max_norm",)),
+  Entry("oj.clip_by_global_norm", oj.clip_by_global_norm, dict(max_norm=0.1), ("max_norm",)),
+  Entry("oj.clip_by_global_norm[p=3,eps]", oj.clip_by_global_norm, dict(max_norm=0.1, norm_type=3.0, eps=1e-6),
+        ("max_norm", "eps")),
+  Entry("oj.clip_by_global_norm[inf]", oj.clip_by_global_norm, dict(max_norm=0.1, norm_type=float("inf"))),
+  Entry("oj.add_l2_decay", oj.add_l2_decay, dict(coeff=0.1), ("coeff",), ("coeff",)),
+  Entry("oj.add_l1_decay", oj.add_l1_decay, dict(coeff=0.1), ("coeff",), ("coeff",)),
+  Entry("oj.decoupled_weight_decay", oj.decoupled_weight_decay, dict(weight_decay=0.1, learning_rate=0.01),
+        ("weight_decay", "learning_rate"), ("weight_decay", "learning_rate")),
+  # --- presets: RMSProp family -------------------------------------------------------------------
+  Entry("oj.paddle.rmsprop", oj.paddle.rmsprop,
+        dict(learning_rate=0.01, momentum=0.9, centered=True, weight_decay=0.01,
+             grad_clip=oj.paddle.clip_grad_by_global_norm(1.0)),
+        ("learning_rate", "rho", "epsilon", "momentum"), ("learning_rate", "weight_decay")),
+  Entry("oj.paddle.rmsprop[l1,clip_norm]", oj.paddle.rmsprop,
+        dict(learning_rate=0.01, weight_decay=oj.paddle.l1_decay(0.01), grad_clip=oj.paddle.clip_grad_by_norm(0.5)),
+        ("learning_rate", "rho"), ("learning_rate",)),
+  Entry("oj.paddle.clip_grad_by_value", oj.paddle.clip_grad_by_value, {"max": 0.1}, ("max",)),
+  Entry("oj.paddle.clip_grad_by_norm", oj.paddle.clip_grad_by_norm, dict(clip_norm=0.1), ("clip_norm",)),
+  Entry("oj.paddle.clip_grad_by_global_norm", oj.paddle.clip_grad_by_global_norm, dict(clip_norm=0.1),
+        ("clip_norm",)),
+  Entry("oj.paddle.l2_decay", oj.paddle.l2_decay, dict(coeff=0.1), ("coeff",), ("coeff",)),
+  Entry("oj.paddle.l1_decay", oj.paddle.l1_decay, dict(coeff=0.1), ("coeff",), ("coeff",)),
+  Entry("oj.tf_keras.rmsprop", oj.tf_keras.rmsprop,
+        dict(learning_rate=0.01, momentum=0.9, centered=True, weight_decay=0.01, clipnorm=1.0),
+        ("learning_rate", "rho", "momentum", "epsilon", "weight_decay"), ("learning_rate", "weight_decay")),
+  Entry("oj.keras.rmsprop", oj.keras.rmsprop,
+        dict(learning_rate=0.01, momentum=0.9, weight_decay=0.01, global_clipnorm=1.0),
+        ("learning_rate", "rho", "momentum", "epsilon", "weight_decay"), ("learning_rate", "weight_decay")),
+  Entry("oj.torch.rmsprop", oj.torch.rmsprop,
+        dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01, maximize=True),
+        ("lr", "alpha", "eps", "weight_decay", "momentum"), ("lr", "weight_decay")),
+  Entry("oj.torch.clip_grad_norm", oj.torch.clip_grad_norm, dict(max_norm=0.1), ("max_norm",)),
+  Entry("oj.torch.clip_grad_value", oj.torch.clip_grad_value, dict(clip_value=0.05), ("clip_value",)),
+  # --- RAdam, SAG, averaged SGD, multi-precision (issue: RAdam/SAG/ASGD) --------------------------
+  # --- parameter EMA, learning-rate access (issue: EMA) ------------------------------------------
+]
+
+# Schedules (oj.schedules): name -> (factory, kwargs). The contract suite checks each under jit and
+# vmap, float32 output, and as learning_rate / weight_decay of presets.
+SCHEDULES: list[Entry] = [
+  # --- Paddle lr schedules (issue: schedules) ----------------------------------------------------
+]

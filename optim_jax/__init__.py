@@ -7,6 +7,12 @@ from optim_jax import torch as torch
 from optim_jax._clipping import clip_by_global_norm as clip_by_global_norm
 from optim_jax._clipping import clip_by_norm as clip_by_norm
 from optim_jax._clipping import clip_by_value as clip_by_value
+from optim_jax._ema import ParamEmaState as ParamEmaState
+from optim_jax._ema import ema_params as ema_params
+from optim_jax._ema import param_ema as param_ema
+from optim_jax._hyperparams import get_lr as get_lr
+from optim_jax._hyperparams import inject_hyperparams as inject_hyperparams
+from optim_jax._hyperparams import set_lr as set_lr
 from optim_jax._rms import ScaleByRmsPaddleState as ScaleByRmsPaddleState
 from optim_jax._rms import ScaleByRmsTorchState as ScaleByRmsTorchState
 from optim_jax._rms import scale_by_rms_paddle as scale_by_rms_paddle
@@ -18,6 +24,7 @@ from optim_jax._weight_decay import decoupled_weight_decay as decoupled_weight_d
 __version__ = "0.1.0"
 
 __all__ = [
+  "ParamEmaState",
   "ScaleByRmsPaddleState",
   "ScaleByRmsTorchState",
   "add_l1_decay",
@@ -26,10 +33,15 @@ __all__ = [
   "clip_by_norm",
   "clip_by_value",
   "decoupled_weight_decay",
+  "ema_params",
+  "get_lr",
+  "inject_hyperparams",
   "keras",
   "paddle",
+  "param_ema",
   "scale_by_rms_paddle",
   "scale_by_rms_torch",
+  "set_lr",
   "tf_keras",
   "torch",
 ]

@@ -1,0 +1,180 @@
+"""Exponential moving average of the parameters (Keras's ``use_ema``), kept in the optimizer state."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from optax._src.base import NO_PARAMS_MSG  # optax does not re-export it
+
+from optim_jax import _base
+
+
+class ParamEmaState(NamedTuple):
+  """State of `param_ema`: its own update count and the averaged parameters."""
+
+  count: jax.Array
+  ema: optax.Params
+
+
+def _check_frequency(value: Any) -> None:
+  if value is None or isinstance(value, jax.Array):  # an array: injected by optax.inject_hyperparams
+    return
+  if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    raise TypeError(f"overwrite_frequency should be None or an int, got {type(value).__name__} {value!r}")
+  _base.check(value >= 1, ValueError, "overwrite_frequency", value, "None or an int >= 1")
+
+
+def param_ema(
+  momentum: Any = 0.99,
+  overwrite_frequency: int | None = None,
+  *,
+  warm_start: bool = False,
+  state_dtype: Any = None,
+) -> optax.GradientTransformation:
+  r"""Keeps an exponential moving average of the parameters in the optimizer state (Keras's EMA).
+
+  With :math:`p_t = p_{t-1} + u_t` the parameters after update :math:`t` (1-based) and :math:`m`
+  the momentum:
+
+  .. math::
+    a_0 = p_0, \qquad a_t = m\, a_{t-1} + (1 - m)\, p_t
+
+  With ``warm_start=True`` the momentum is 0 on the first update, so :math:`a_1 = p_1` (Keras 3);
+  with ``warm_start=False`` the average starts at the initial parameters (tf_keras). Every
+  ``overwrite_frequency`` updates (after updates f, 2f, ...) the returned update is
+  :math:`a_t - p_{t-1}` instead of :math:`u_t`, so ``optax.apply_updates`` moves the parameters
+  onto the average; the incoming updates pass through unchanged otherwise.
+
+  This is not ``optax.ema``: that one is a (debiased) moving average of the *updates* flowing
+  through a chain, a smoothed step; this one averages the *parameters* themselves, which is what
+  Keras's ``use_ema`` and Polyak averaging mean. Put it last in a chain (it needs the final
+  updates and ``params``). Read the average with :func:`optim_jax.ema_params`; to end training on it,
+  as Keras's ``finalize_variable_values`` (``model.fit`` calls it) does::
+
+    params = oj.ema_params(opt_state)
+
+  Args:
+    momentum: :math:`m` in [0, 1] (a number, an array, or a schedule of the EMA's update count).
+    overwrite_frequency: None (never overwrite) or an int >= 1.
+    warm_start: force the momentum to 0 on the first update (Keras 3) instead of starting the
+      average at the initial parameters (tf_keras).
+    state_dtype: dtype of the average; the parameter's dtype when None (as Keras). A float32
+      average for bfloat16 parameters keeps increments that bfloat16 would round away.
+
+  Returns:
+    An ``optax.GradientTransformation`` whose ``update`` requires ``params``.
+
+  Example:
+    >>> import jax.numpy as jnp, optax, optim_jax as oj
+    >>> tx = optax.chain(optax.sgd(1.0), oj.param_ema(0.5, overwrite_frequency=2))
+    >>> params = jnp.array([0.0]); state = tx.init(params)
+    >>> for _ in range(2):
+    ...   updates, state = tx.update(jnp.array([-1.0]), state, params)
+    ...   params = optax.apply_updates(params, updates)
+    >>> float(params[0]), float(oj.ema_params(state)[0])  # a = 0.5, then 0.5*0.5 + 0.5*2
+    (1.25, 1.25)
+
+  References:
+    Polyak and Juditsky, Acceleration of stochastic approximation by averaging, 1992;
+    ``tf_keras.optimizers.Optimizer(use_ema=...)`` (2.21), ``keras.optimizers.Optimizer`` (3.15).
+  """
+  _base.check_range("momentum", momentum, lo=0.0, hi=1.0)
+  _check_frequency(overwrite_frequency)
+
+  def init_fn(params):
+    # A copy, not the parameter itself: state and params may both be donated to a jitted step.
+    def copy(p):
+      z = _base.like(p, state_dtype)
+      return z + p.astype(z.dtype)
+
+    return ParamEmaState(count=_base.count_state_init(), ema=jax.tree.map(copy, params))
+
+  def update_fn(updates, state, params=None):
+    if params is None:
+      raise ValueError(NO_PARAMS_MSG)
+    count = state.count
+    first = count == 0
+    if overwrite_frequency is None:
+      overwrite = None
+    else:
+      f = jnp.asarray(overwrite_frequency).astype(jnp.int32)
+      # (count + 1) % f == 0 without overflow; f <= 0 (only reachable when injected) never overwrites.
+      overwrite = (f > 0) & (count % jnp.maximum(f, 1) == f - 1)
+    m_now = _base.value_at(momentum, count)
+
+    def one(u, p, a):
+      # The wider of the two (jnp.promote_types refuses bfloat16/float32 under strict promotion).
+      cd = _base.compute_dtype(max(jnp.dtype(p.dtype), jnp.dtype(a.dtype), key=lambda d: d.itemsize))
+      m = _base.hyper(m_now, cd)
+      if warm_start:
+        m = jnp.where(first, jnp.zeros_like(m), m)
+      # The parameters after this step, rounded as optax.apply_updates rounds them.
+      p_new = (p.astype(cd) + u.astype(cd)).astype(p.dtype).astype(cd)
+      a_new = (m * a.astype(cd) + (1 - m) * p_new).astype(a.dtype)
+      if overwrite is None:
+        return u, a_new
+      onto_avg = (a_new.astype(cd) - p.astype(cd)).astype(u.dtype)
+      return jnp.where(overwrite, onto_avg, u), a_new
+
+    out, ema = _base.unzip(jax.tree.map(one, updates, params, state.ema), updates, 2)
+    return out, ParamEmaState(count=optax.safe_increment(count), ema=ema)
+
+  return optax.GradientTransformation(init_fn, update_fn)
+
+
+def _is_average_state(x: Any) -> bool:
+  # PyTorch ASGD's state is matched by name so this module does not import it.
+  return isinstance(x, ParamEmaState) or (type(x).__name__ == "AveragedSgdState" and hasattr(x, "ax"))
+
+
+def ema_params(opt_state: Any) -> optax.Params:
+  """The averaged parameters held in an optimizer state, found anywhere inside it.
+
+  Works for the state of `param_ema` (and of the Keras presets with ``use_ema=True``) and for the
+  Polyak average ``ax`` of ``oj.torch.asgd``, inside ``optax.chain``, ``optax.inject_hyperparams``,
+  ``optax.masked``, ``optax.MultiSteps`` or any other pytree of states. Keras's
+  ``finalize_variable_values`` (called by ``model.fit`` at the end of training) is::
+
+    params = oj.ema_params(opt_state)
+
+  (with a ``state_dtype`` other than the parameters', cast back:
+  ``jax.tree.map(lambda p, a: a.astype(p.dtype), params, oj.ema_params(opt_state))``).
+
+  Raises:
+    ValueError: if the state holds no average, or more than one.
+  """
+  found = [x for x in jax.tree.leaves(opt_state, is_leaf=_is_average_state) if _is_average_state(x)]
+  if len(found) != 1:
+    what = "no" if not found else f"{len(found)}"
+    raise ValueError(
+      f"ema_params: the optimizer state holds {what} parameter averages (oj.param_ema, the Keras "
+      "presets with use_ema=True, oj.torch.asgd); expected exactly one. Pass the sub-state that "
+      "holds the one you want."
+    )
+  x = found[0]
+  return x.ema if isinstance(x, ParamEmaState) else x.ax
+
+
+def keras_ema_args(ema_momentum: Any, ema_overwrite_frequency: Any, *, keras3: bool) -> tuple[Any, Any]:
+  """Validates Keras's EMA arguments as tf_keras / Keras 3 do; returns (momentum, frequency or None).
+
+  Both check only when ``use_ema`` is set: ``ema_momentum`` outside [0, 1] and a truthy
+  ``ema_overwrite_frequency`` that is not an int >= 1 raise ValueError; a falsy frequency (None, 0)
+  means never overwrite. Values injected by ``optax.inject_hyperparams`` (arrays) are not checked.
+  """
+  if _base.is_static_number(ema_momentum) and (ema_momentum > 1 or ema_momentum < 0):
+    raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}")
+  f = ema_overwrite_frequency
+  if isinstance(f, jax.Array):
+    return ema_momentum, f
+  if f and (not isinstance(f, int) or f < 1):
+    # tf_keras's message says "> 1" although 1 is accepted; Keras 3 says ">= 1".
+    bound = ">= 1" if keras3 else "> 1"
+    raise ValueError(
+      f"`ema_overwrite_frequency` must be an integer {bound} or None. Received: ema_overwrite_frequency={f}"
+    )
+  return ema_momentum, (int(f) if f else None)

@@ -12,12 +12,18 @@ Every primitive of optim_jax follows one dtype contract, decided here:
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+
+NO_PARAMS_MSG = (
+  "You are using a transformation that requires the current value of parameters, but you are not "
+  "passing `params` when calling `update`."
+)
 
 
 def like(param: jax.Array, dtype: Any = None) -> jax.Array:
@@ -58,7 +64,7 @@ def is_static_zero(value: Any) -> bool:
 
 
 def as_float32(value: Any) -> Any:
-  """Rounds a hyperparameter (number, array or schedule) to float32, as frameworks do for their kernel attributes."""
+  """Rounds a hyperparameter (number, array or schedule) to float32, like kernel attributes."""
   if callable(value):
     return lambda count: jnp.asarray(value(count)).astype(jnp.float32)
   if is_static_number(value):
@@ -98,9 +104,7 @@ def check_range(
   check(False, exc, name, value, " and ".join(s for s in (left, right) if s))
 
 
-def maybe_mask(
-  tx: optax.GradientTransformation, mask: Any
-) -> optax.GradientTransformation:
+def maybe_mask(tx: optax.GradientTransformation, mask: Any) -> optax.GradientTransformation:
   """optax.masked when a mask is given (a pytree of bools or a callable of the params)."""
   return tx if mask is None else optax.masked(tx, mask)
 

@@ -145,7 +145,11 @@ def clip_by_global_norm(
   norm_type = float(norm_type)
   _base.check(norm_type > 0, ValueError, "norm_type", norm_type, "a float > 0 or inf")
   _base.check(
-    nonfinite in ("scale", "nan", "skip_nan"), ValueError, "nonfinite", nonfinite, "'scale', 'nan' or 'skip_nan'"
+    nonfinite in ("scale", "nan", "skip_nan"),
+    ValueError,
+    "nonfinite",
+    nonfinite,
+    "'scale', 'nan' or 'skip_nan'",
   )
 
   def clip(updates):

@@ -17,9 +17,7 @@ class ScaleByLearningRateState(NamedTuple):
   count: jax.Array
 
 
-def scale_by_learning_rate(
-  learning_rate: Any, *, flip_sign: bool = True
-) -> optax.GradientTransformation:
+def scale_by_learning_rate(learning_rate: Any, *, flip_sign: bool = True) -> optax.GradientTransformation:
   r"""Multiplies updates by :math:`-\eta_t` (or :math:`\eta_t` when ``flip_sign=False``).
 
   Like optax.scale_by_learning_rate, but the learning rate is applied in the compute dtype (at

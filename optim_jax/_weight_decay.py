@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -28,7 +29,7 @@ def _decay(
 
   def update_fn(updates, state, params=None):
     if params is None:
-      raise ValueError(optax.NO_PARAMS_MSG)
+      raise ValueError(_base.NO_PARAMS_MSG)
     count = state.count if scheduled else None
     new = jax.tree.map(lambda u, p: term(u, p, count), updates, params)
     if scheduled:
@@ -54,9 +55,7 @@ def add_l2_decay(coeff: Any, mask: Any = None) -> optax.GradientTransformation:
     coeff: the coefficient c (number or schedule of the update count).
     mask: optional optax mask of the leaves to decay.
   """
-  return _base.maybe_mask(
-    _decay(lambda u, p, n: _add(u, _base.value_at(coeff, n), p), callable(coeff)), mask
-  )
+  return _base.maybe_mask(_decay(lambda u, p, n: _add(u, _base.value_at(coeff, n), p), callable(coeff)), mask)
 
 
 def add_l1_decay(coeff: Any, mask: Any = None) -> optax.GradientTransformation:
@@ -90,7 +89,9 @@ def decoupled_weight_decay(
 
   def term(u, p, n):
     cd = _base.compute_dtype(u.dtype)
-    rate = _base.hyper(_base.value_at(learning_rate, n), cd) * _base.hyper(_base.value_at(weight_decay, n), cd)
+    rate = _base.hyper(_base.value_at(learning_rate, n), cd) * _base.hyper(
+      _base.value_at(weight_decay, n), cd
+    )
     return _add(u, -rate, p)
 
   return _base.maybe_mask(_decay(term, scheduled), mask)

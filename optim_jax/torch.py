@@ -23,7 +23,7 @@ from optim_jax._weight_decay import add_l2_decay as _add_l2_decay
 
 def _check(name: str, label: str, value: Any, hi: float | None = None) -> None:
   if _base.is_static_number(value) and (value < 0 or (hi is not None and value > hi)):
-    rng = f">= 0" if hi is None else f"in [0, {hi:g}]"
+    rng = ">= 0" if hi is None else f"in [0, {hi:g}]"
     raise ValueError(f"Invalid {label}: {value} ({name}); expected {name} {rng}.")
 
 
@@ -68,6 +68,7 @@ def rmsprop(
   ``differentiable``
   ==========================  ===============================================================
   """
+  _check("lr", "learning rate", lr)
   _validation.learning_rate("lr", lr)
   _check("eps", "epsilon value", eps)
   _check("momentum", "momentum value", momentum)

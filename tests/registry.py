@@ -28,6 +28,7 @@ class Entry:
   schedules: tuple[str, ...] = ()
   extra_args: dict[str, Any] = dataclasses.field(default_factory=dict)
   needs_params: bool = True
+  state_follows_params: bool = True  # False where a state buffer has its own dtype (e.g. master weights)
 
   def make(self, **overrides: Any):
     return self.factory(**{**self.kwargs, **overrides})
@@ -77,6 +78,9 @@ ENTRIES: list[Entry] = [
   # --- RAdam, SAG, averaged SGD, multi-precision (issue: RAdam/SAG/ASGD) --------------------------
   # --- parameter EMA, learning-rate access (issue: EMA) ------------------------------------------
 ]
+
+# Public callables that are not transformation factories (helpers that read or write a state).
+NOT_TRANSFORMS = {"ema_params", "get_lr", "set_lr", "global_norm"}
 
 # Schedules (oj.schedules): name -> (factory, kwargs). The contract suite checks each under jit and
 # vmap, float32 output, and as learning_rate / weight_decay of presets.

@@ -1,0 +1,192 @@
+"""The contract every public transformation keeps (STYLE.md, "Tests"; README, "Dtype contract").
+
+Runs over tests/registry.py: later features add registry entries, not tests here.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import chex
+import flax.serialization
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from tests import registry
+
+ENTRIES = registry.ENTRIES
+IDS = [e.name for e in ENTRIES]
+
+
+def _params(dtype=jnp.float32):
+  """A pytree with a matrix, a vector, a scalar, an empty leaf and a None."""
+  k = jax.random.split(jax.random.key(0), 3)
+  return {
+    "w": jax.random.normal(k[0], (3, 4), dtype),
+    "b": jax.random.normal(k[1], (4,), dtype),
+    "s": jnp.asarray(0.7, dtype),
+    "e": jnp.zeros((0,), dtype),
+    "n": None,
+  }
+
+
+def _grads(step, dtype=jnp.float32):
+  k = jax.random.split(jax.random.key(100 + step), 3)
+  scale = 0.5 + step  # growing gradients, so clips switch on
+  return {
+    "w": (scale * jax.random.normal(k[0], (3, 4))).astype(dtype),
+    "b": (scale * jax.random.normal(k[1], (4,))).astype(dtype),
+    "s": jnp.asarray(-0.3 * scale, dtype),
+    "e": jnp.zeros((0,), dtype),
+    "n": None,
+  }
+
+
+def _run(tx, entry, steps=4, dtype=jnp.float32, jit=True):
+  params = _params(dtype)
+  state = tx.init(params)
+  update = jax.jit(tx.update) if jit else tx.update
+  history = []
+  for i in range(steps):
+    updates, state = update(_grads(i, dtype), state, params, **entry.extra_args)
+    history.append(updates)
+    params = optax.apply_updates(params, updates)
+  return params, state, history
+
+
+def _float_leaves(tree):
+  return [x for x in jax.tree.leaves(tree) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_is_gradient_transformation(entry):
+  tx = entry.make()
+  assert isinstance(tx, optax.GradientTransformation)
+  assert callable(tx.init) and callable(tx.update)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_jit_traces_once_and_matches_eager(entry):
+  tx = entry.make()
+  traces = []
+
+  def update(g, s, p):
+    traces.append(None)
+    return tx.update(g, s, p, **entry.extra_args)
+
+  jitted = jax.jit(update)
+  params = _params()
+  state_j = state_e = tx.init(params)
+  for i in range(5):
+    u_j, state_j = jitted(_grads(i), state_j, params)
+    u_e, state_e = tx.update(_grads(i), state_e, params, **entry.extra_args)
+    chex.assert_trees_all_close(u_j, u_e, rtol=1e-5, atol=1e-6)
+    params = optax.apply_updates(params, u_j)
+  assert len(traces) == 1
+  chex.assert_tree_all_finite(jax.tree.leaves(params))
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_composes_in_chain(entry):
+  alone = _run(entry.make(), entry)[2]
+  chained = _run(optax.chain(optax.identity(), entry.make(), optax.identity()), entry)[2]
+  chex.assert_trees_all_close(alone, chained, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.hyperparams], ids=lambda e: e.name)
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16], ids=["f32", "bf16"])
+def test_inject_hyperparams(entry, dtype):
+  params = inspect.signature(entry.factory).parameters
+  static = tuple(k for k in params if k not in entry.hyperparams)
+  injected = optax.inject_hyperparams(entry.factory, static_args=static, hyperparam_dtype=jnp.float32)(
+    **entry.kwargs
+  )
+  state = injected.init(_params(dtype))
+  for name in entry.hyperparams:
+    assert name in state.hyperparams, name
+    assert state.hyperparams[name].dtype == jnp.float32
+  with jax.numpy_dtype_promotion("strict"):
+    got = _run(injected, entry, dtype=dtype)[2]
+  want = _run(entry.make(), entry, dtype=dtype)[2]
+  tol = 1e-6 if dtype == jnp.float32 else 1e-2
+  chex.assert_trees_all_close(got, want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.schedules], ids=lambda e: e.name)
+def test_constant_schedule_equals_constant(entry):
+  want = _run(entry.make(), entry)[2]
+  for name in entry.schedules:
+    value = entry.kwargs[name]
+    const = lambda count, v=value: jnp.full([], v, jnp.float32) + 0 * count
+    got = _run(entry.make(**{name: const}), entry)[2]
+    chex.assert_trees_all_close(got, want, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16], ids=["f32", "bf16", "f16"])
+def test_dtype_contract_under_strict_promotion(entry, dtype):
+  tx = entry.make()
+  with jax.numpy_dtype_promotion("strict"):
+    params, state, history = _run(tx, entry, steps=3, dtype=dtype)
+  for updates in history:
+    for u, g in zip(jax.tree.leaves(updates), jax.tree.leaves(_grads(0, dtype)), strict=True):
+      assert u.dtype == g.dtype, (u.dtype, g.dtype)
+  param_shapes = {x.shape for x in jax.tree.leaves(_params())}
+  for leaf in jax.tree.leaves(state):
+    leaf = jnp.asarray(leaf)
+    if jnp.issubdtype(leaf.dtype, jnp.integer):
+      assert leaf.dtype == jnp.int32, f"counter of dtype {leaf.dtype}"
+    elif entry.state_follows_params and leaf.ndim and leaf.shape in param_shapes:
+      assert leaf.dtype == dtype, f"state buffer of dtype {leaf.dtype} for {dtype} params"
+  assert all(bool(jnp.all(jnp.isfinite(x))) for x in _float_leaves(params))
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_odd_pytrees(entry):
+  """Scalars, empty leaves and None keep their place; the empty leaf stays empty."""
+  params, state, history = _run(entry.make(), entry, steps=2)
+  for updates in history:
+    assert updates["n"] is None
+    assert updates["e"].shape == (0,)
+    assert updates["s"].shape == ()
+  assert jax.tree.structure(params) == jax.tree.structure(_params())
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_state_survives_serialization(entry):
+  tx = entry.make()
+  params, state, _ = _run(tx, entry, steps=2)
+  restored = flax.serialization.from_bytes(tx.init(_params()), flax.serialization.to_bytes(state))
+  chex.assert_trees_all_equal(jax.tree.leaves(restored), jax.tree.leaves(state))
+  u1, _ = tx.update(_grads(7), state, params, **entry.extra_args)
+  u2, _ = tx.update(_grads(7), restored, params, **entry.extra_args)
+  chex.assert_trees_all_equal(u1, u2)
+
+
+def test_registry_covers_every_public_factory():
+  """Every public callable that returns a transformation has at least one registry entry."""
+  import optim_jax as oj
+
+  covered = {e.factory for e in ENTRIES}
+  modules = [oj] + [getattr(oj, m) for m in ("paddle", "tf_keras", "keras", "torch")]
+  missing = []
+  for mod in modules:
+    for name in getattr(mod, "__all__", [n for n in dir(mod) if not n.startswith("_")]):
+      obj = getattr(mod, name)
+      if not callable(obj) or isinstance(obj, type) or getattr(obj, "__module__", "").startswith("optax"):
+        continue
+      if name in registry.NOT_TRANSFORMS:
+        continue
+      if obj not in covered:
+        missing.append(f"{mod.__name__}.{name}")
+  assert not missing, f"not in tests/registry.py: {missing}"
+
+
+def test_np_float64_hyperparameters_accepted():
+  import optim_jax as oj
+
+  tx = oj.paddle.rmsprop(np.float64(0.01), rho=np.float32(0.9))
+  tx.update(_grads(0), tx.init(_params()), _params())

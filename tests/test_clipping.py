@@ -94,10 +94,11 @@ def test_clip_by_norm_rejects_nonpositive():
 
 
 @given(
-  st.lists(st.floats(-1e4, 1e4, allow_nan=False, width=32), min_size=1, max_size=16),
+  st.lists(st.floats(-1e4, 1e4, allow_nan=False, allow_subnormal=False, width=32), min_size=1, max_size=16),
   st.floats(1e-3, 1e3),
 )
 def test_global_clip_bounds_the_norm(g, c):
+  # Subnormals are excluded: XLA on CPU flushes them to zero.
   g = jnp.asarray(g, jnp.float32)
   out = _apply(oj.clip_by_global_norm(c), g)
   assert float(jnp.linalg.norm(out)) <= c * (1 + 1e-5) + 1e-30

@@ -8,7 +8,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from optax._src.base import NO_PARAMS_MSG  # optax does not re-export it
 
 from optim_jax import _base
 
@@ -95,7 +94,7 @@ def param_ema(
 
   def update_fn(updates, state, params=None):
     if params is None:
-      raise ValueError(NO_PARAMS_MSG)
+      raise ValueError(_base.NO_PARAMS_MSG)
     count = state.count
     first = count == 0
     if overwrite_frequency is None:

@@ -1,0 +1,169 @@
+"""Step time of every preset against its closest optax chain and a memory-bandwidth floor.
+
+    python benchmarks/step_time.py [--params 16_000_000] [--leaves 64] [--repeats 20] [--json out.json]
+
+A step is ``update`` + ``optax.apply_updates`` under ``jax.jit`` with params and optimizer state
+donated; compile time is measured apart. The floor of a case is a jitted elementwise kernel that
+reads and writes the same arrays as that case's step (params, gradients and every state buffer the
+optimizer keeps), measured in the same run, so ``ratio vs floor`` says how far a step is from the
+memory traffic it cannot avoid. Timings are the median of ``--repeats`` timed steps after warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import optim_jax as oj
+
+LR = optax.exponential_decay(1e-3, 1000, 0.5)
+
+
+def cases() -> list[tuple[str, Callable, Callable | None]]:
+  """(name, preset factory, closest optax chain or None)."""
+  out = [
+    ("paddle.rmsprop", lambda: oj.paddle.rmsprop(LR, momentum=0.9),
+     lambda: optax.rmsprop(LR, decay=0.95, eps=1e-6, eps_in_sqrt=True, momentum=0.9)),
+    ("paddle.rmsprop centered+clip+l2",
+     lambda: oj.paddle.rmsprop(LR, momentum=0.9, centered=True, weight_decay=1e-4,
+                               grad_clip=oj.paddle.clip_grad_by_global_norm(1.0)),
+     lambda: optax.chain(optax.clip_by_global_norm(1.0), optax.add_decayed_weights(1e-4),
+                         optax.rmsprop(LR, decay=0.95, eps=1e-6, eps_in_sqrt=True, momentum=0.9, centered=True))),
+    ("tf_keras.rmsprop wd", lambda: oj.tf_keras.rmsprop(LR, momentum=0.9, weight_decay=1e-4),
+     lambda: optax.chain(optax.rmsprop(LR, decay=0.9, eps=1e-7, eps_in_sqrt=True, momentum=0.9),
+                         optax.add_decayed_weights(lambda c: -LR(c) * 1e-4))),
+    ("keras.rmsprop clipnorm", lambda: oj.keras.rmsprop(LR, momentum=0.9, clipnorm=1.0),
+     lambda: optax.chain(optax.clip_by_block_rms(1.0),
+                         optax.rmsprop(LR, decay=0.9, eps=1e-7, eps_in_sqrt=True, momentum=0.9))),
+    ("torch.rmsprop", lambda: oj.torch.rmsprop(LR, momentum=0.9),
+     lambda: optax.rmsprop(LR, decay=0.99, eps=1e-8, eps_in_sqrt=False, momentum=0.9)),
+    ("torch.rmsprop centered+wd", lambda: oj.torch.rmsprop(LR, momentum=0.9, centered=True, weight_decay=1e-4),
+     lambda: optax.chain(optax.add_decayed_weights(1e-4),
+                         optax.rmsprop(LR, decay=0.99, eps=1e-8, eps_in_sqrt=False, momentum=0.9, centered=True))),
+  ]
+  if hasattr(oj.paddle, "radam"):
+    out += [
+      ("paddle.radam", lambda: oj.paddle.radam(LR), lambda: optax.radam(LR)),
+      ("torch.radam", lambda: oj.torch.radam(LR), lambda: optax.radam(LR)),
+    ]
+  if hasattr(oj.paddle, "asgd"):
+    out += [
+      ("paddle.asgd n=1", lambda: oj.paddle.asgd(LR, batch_num=1), lambda: optax.sgd(LR)),
+      ("paddle.asgd n=64", lambda: oj.paddle.asgd(LR, batch_num=64), lambda: optax.sgd(LR)),
+    ]
+  if hasattr(oj, "sag_average"):
+    out += [
+      ("sag_average n=64 bf16 memory",
+       lambda: optax.chain(oj.sag_average(64, memory_dtype=jnp.bfloat16), optax.scale_by_learning_rate(LR)),
+       lambda: optax.sgd(LR)),
+    ]
+  if hasattr(oj.torch, "asgd"):
+    out += [("torch.asgd", lambda: oj.torch.asgd(LR), lambda: optax.sgd(LR))]
+  return out
+
+
+def make_tree(n_params: int, n_leaves: int, seed: int):
+  size = n_params // n_leaves
+  rng = np.random.default_rng(seed)
+  return {f"l{i:02d}": jnp.asarray(rng.standard_normal(size, dtype=np.float32)) for i in range(n_leaves)}
+
+
+def _time(fn, args_fn, repeats: int) -> tuple[float, float]:
+  """Median seconds of a donated step; the first call (compile + run) is timed apart."""
+  args = args_fn()
+  t0 = time.perf_counter()
+  args = jax.block_until_ready(fn(*args))
+  compile_s = time.perf_counter() - t0
+  for _ in range(2):
+    args = jax.block_until_ready(fn(*args))
+  times = []
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    args = jax.block_until_ready(fn(*args))
+    times.append(time.perf_counter() - t0)
+  return statistics.median(times), compile_s
+
+
+def time_transform(make_tx, params_fn, grads, repeats):
+  tx = make_tx()
+
+  @jax.jit
+  def _step(p, s, g):
+    u, s = tx.update(g, s, p)
+    return optax.apply_updates(p, u), s
+
+  step = jax.jit(lambda p, s: _step(p, s, grads), donate_argnums=(0, 1))
+  args_fn = lambda: (params_fn(), tx.init(params_fn()))
+  return _time(lambda p, s: step(p, s), args_fn, repeats)
+
+
+def time_floor(make_tx, params_fn, grads, repeats):
+  """Reads p, g and every float state buffer; writes p and those buffers (the same traffic)."""
+  tx = make_tx()
+
+  def floor(p, s):
+    p = jax.tree.map(lambda x, g: x + 1e-3 * g, p, grads)
+    s = jax.tree.map(lambda x: x * 0.5 if jnp.issubdtype(x.dtype, jnp.floating) and x.size > 1 else x, s)
+    return p, s
+
+  step = jax.jit(floor, donate_argnums=(0, 1))
+  return _time(step, lambda: (params_fn(), tx.init(params_fn())), repeats)[0]
+
+
+def state_bytes_per_param(make_tx, params) -> float:
+  state = jax.eval_shape(make_tx().init, params)
+  n = sum(x.size for x in jax.tree.leaves(params))
+  return sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(state)) / n
+
+
+def main(argv=None):
+  ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  ap.add_argument("--params", type=int, default=16_000_000)
+  ap.add_argument("--leaves", type=int, default=64)
+  ap.add_argument("--repeats", type=int, default=20)
+  ap.add_argument("--only", nargs="*", help="substrings of case names to run")
+  ap.add_argument("--json", default="benchmarks/results/step_time.json")
+  args = ap.parse_args(argv)
+  params_fn = lambda: make_tree(args.params, args.leaves, 0)
+  grads = make_tree(args.params, args.leaves, 1)
+  device = jax.devices()[0]
+  print(f"{args.params:,} float32 params in {args.leaves} leaves on {device.platform} ({device.device_kind}); "
+        f"median of {args.repeats} steps")
+  header = f"{'case':<34}{'ms':>9}{'optax ms':>10}{'floor ms':>10}{'vs optax':>10}{'vs floor':>10}{'B/param':>9}{'compile s':>11}"
+  print(header)
+  rows = []
+  for name, make, make_optax in cases():
+    if args.only and not any(s in name for s in args.only):
+      continue
+    t, compile_s = time_transform(make, params_fn, grads, args.repeats)
+    t_opt = time_transform(make_optax, params_fn, grads, args.repeats)[0] if make_optax else float("nan")
+    t_floor = time_floor(make, params_fn, grads, args.repeats)
+    row = dict(case=name, ms=t * 1e3, optax_ms=t_opt * 1e3, floor_ms=t_floor * 1e3, vs_optax=t / t_opt,
+               vs_floor=t / t_floor, state_bytes_per_param=state_bytes_per_param(make, params_fn()),
+               compile_s=compile_s)
+    rows.append(row)
+    print(f"{name:<34}{row['ms']:>9.2f}{row['optax_ms']:>10.2f}{row['floor_ms']:>10.2f}{row['vs_optax']:>10.3f}"
+          f"{row['vs_floor']:>10.3f}{row['state_bytes_per_param']:>9.2f}{compile_s:>11.2f}", flush=True)
+  result = dict(params=args.params, leaves=args.leaves, repeats=args.repeats, platform=device.platform,
+                device=device.device_kind, machine=platform.machine(), jax=jax.__version__,
+                optax=optax.__version__, rows=rows)
+  import os
+
+  os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
+  with open(args.json, "w") as f:
+    json.dump(result, f, indent=1)
+  print(f"wrote {args.json}")
+  return result
+
+
+if __name__ == "__main__":
+  main()

@@ -77,10 +77,20 @@ ENTRIES: list[Entry] = [
   Entry("oj.torch.clip_grad_value", oj.torch.clip_grad_value, dict(clip_value=0.05), ("clip_value",)),
   # --- RAdam, SAG, averaged SGD, multi-precision (issue: RAdam/SAG/ASGD) --------------------------
   # --- parameter EMA, learning-rate access (issue: EMA) ------------------------------------------
+  Entry("oj.param_ema", oj.param_ema, dict(momentum=0.9, overwrite_frequency=2), ("momentum",)),
+  Entry("oj.param_ema[warm_start]", oj.param_ema, dict(momentum=0.9, warm_start=True), ("momentum",)),
+  Entry("oj.param_ema[f32 average]", oj.param_ema, dict(momentum=0.99, state_dtype="float32"), ("momentum",),
+        state_follows_params=False),
+  Entry("oj.tf_keras.rmsprop[ema]", oj.tf_keras.rmsprop,
+        dict(learning_rate=0.01, momentum=0.9, use_ema=True, ema_momentum=0.9, ema_overwrite_frequency=2),
+        ("learning_rate", "ema_momentum"), ("learning_rate",)),
+  Entry("oj.keras.rmsprop[ema]", oj.keras.rmsprop,
+        dict(learning_rate=0.01, momentum=0.9, use_ema=True, ema_momentum=0.9, ema_overwrite_frequency=3),
+        ("learning_rate", "ema_momentum"), ("learning_rate",)),
 ]
 
 # Public callables that are not transformation factories (helpers that read or write a state).
-NOT_TRANSFORMS = {"ema_params", "get_lr", "set_lr", "global_norm"}
+NOT_TRANSFORMS = {"ema_params", "get_lr", "set_lr", "global_norm", "inject_hyperparams"}
 
 # Schedules (oj.schedules): name -> (factory, kwargs). The contract suite checks each under jit and
 # vmap, float32 output, and as learning_rate / weight_decay of presets.

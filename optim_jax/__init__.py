@@ -4,6 +4,7 @@ from optim_jax import keras as keras
 from optim_jax import paddle as paddle
 from optim_jax import tf_keras as tf_keras
 from optim_jax import torch as torch
+from optim_jax._averaging import AveragedSgdState as AveragedSgdState
 from optim_jax._clipping import clip_by_global_norm as clip_by_global_norm
 from optim_jax._clipping import clip_by_norm as clip_by_norm
 from optim_jax._clipping import clip_by_value as clip_by_value
@@ -13,10 +14,16 @@ from optim_jax._ema import param_ema as param_ema
 from optim_jax._hyperparams import get_lr as get_lr
 from optim_jax._hyperparams import inject_hyperparams as inject_hyperparams
 from optim_jax._hyperparams import set_lr as set_lr
+from optim_jax._precision import MultiPrecisionState as MultiPrecisionState
+from optim_jax._precision import multi_precision as multi_precision
+from optim_jax._radam import ScaleByRadamState as ScaleByRadamState
+from optim_jax._radam import scale_by_radam as scale_by_radam
 from optim_jax._rms import ScaleByRmsPaddleState as ScaleByRmsPaddleState
 from optim_jax._rms import ScaleByRmsTorchState as ScaleByRmsTorchState
 from optim_jax._rms import scale_by_rms_paddle as scale_by_rms_paddle
 from optim_jax._rms import scale_by_rms_torch as scale_by_rms_torch
+from optim_jax._sag import SagAverageState as SagAverageState
+from optim_jax._sag import sag_average as sag_average
 from optim_jax._weight_decay import add_l1_decay as add_l1_decay
 from optim_jax._weight_decay import add_l2_decay as add_l2_decay
 from optim_jax._weight_decay import decoupled_weight_decay as decoupled_weight_decay
@@ -24,7 +31,11 @@ from optim_jax._weight_decay import decoupled_weight_decay as decoupled_weight_d
 __version__ = "0.1.0"
 
 __all__ = [
+  "AveragedSgdState",
+  "MultiPrecisionState",
   "ParamEmaState",
+  "SagAverageState",
+  "ScaleByRadamState",
   "ScaleByRmsPaddleState",
   "ScaleByRmsTorchState",
   "add_l1_decay",
@@ -37,8 +48,11 @@ __all__ = [
   "get_lr",
   "inject_hyperparams",
   "keras",
+  "multi_precision",
   "paddle",
   "param_ema",
+  "sag_average",
+  "scale_by_radam",
   "scale_by_rms_paddle",
   "scale_by_rms_torch",
   "set_lr",

@@ -18,7 +18,10 @@ from optim_jax._clipping import clip_by_norm as _clip_by_norm
 from optim_jax._clipping import clip_by_value as _clip_by_value
 from optim_jax._learning_rate import scale_by_learning_rate as _scale_by_learning_rate
 from optim_jax._momentum import trace as _trace
+from optim_jax._precision import multi_precision as _multi_precision
+from optim_jax._radam import scale_by_radam as _scale_by_radam
 from optim_jax._rms import scale_by_rms_paddle as _scale_by_rms_paddle
+from optim_jax._sag import sag_average as _sag_average
 from optim_jax._weight_decay import add_l1_decay as _add_l1_decay
 from optim_jax._weight_decay import add_l2_decay as _add_l2_decay
 
@@ -168,3 +171,128 @@ def rmsprop(
   if not _base.is_static_zero(momentum):
     chain.append(_trace(_base.as_float32(momentum)))
   return optax.chain(*chain)
+
+
+def radam(
+  learning_rate: Any = 0.001,
+  beta1: Any = 0.9,
+  beta2: Any = 0.999,
+  epsilon: Any = 1e-8,
+  weight_decay: Any = None,
+  grad_clip: GradClip | None = None,
+) -> optax.GradientTransformation:
+  r"""``paddle.optimizer.RAdam``.
+
+  .. math::
+    g &\leftarrow \mathrm{clip}(g) + R(p), \qquad
+    m \leftarrow \beta_1 m + (1-\beta_1) g, \qquad v \leftarrow \beta_2 v + (1-\beta_2) g^2 \\
+    p &\leftarrow p - \eta_t\, \frac{m}{1-\beta_1^t}
+        \begin{cases} r_t \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v} + \epsilon} & \rho_t > 5 \\
+        1 & \text{otherwise} \end{cases}
+
+  with :math:`\rho_t` and :math:`r_t` as in :func:`optim_jax.scale_by_radam`.
+
+  Args:
+    learning_rate: float >= 0 or schedule (an int raises TypeError as in Paddle).
+    beta1: decay of the first moment, in [0, 1).
+    beta2: decay of the second moment, in [0, 1).
+    epsilon: added to the square root of the uncorrected second moment, >= 0.
+    weight_decay: None, a float or schedule (coupled L2), ``l2_decay(c)`` or ``l1_decay(c)``.
+    grad_clip: None or one of the ``clip_grad_by_*`` strategies; applied before the regulariser.
+
+  Framework parity (golden tests: paddlepaddle 3.3.1, CPU):
+
+  ==========================  ===============================================================
+  Paddle                       optim_jax
+  ==========================  ===============================================================
+  eps placement                sqrt(v) + eps, v uncorrected (as Paddle; not optax.radam)
+  rectification                strictly rho_t > 5, decided by Paddle's rho recursion in the
+                               parameter's precision (float32 for half types), so the float32
+                               tie at beta2 = 0.8397685748659791 goes Paddle's way
+  per-step scalars             1 - beta^t, rho_t, r_t computed without cancellation (Paddle
+                               keeps beta^t and rho by float32 recursions, up to 2e-4 off for
+                               beta2 = 0.9999; the golden trajectories agree to 1e-6)
+  float64 params               beta1, beta2, epsilon rounded to float32 (as Paddle's kernel)
+  weight decay                 coupled, after clipping (as Paddle)
+  state                        count (one int32) and two moments; Paddle keeps beta1_pow,
+                               beta2_pow and rho per parameter
+  ``weight_decay=Tensor``      an array works (Paddle documents it and fails at step())
+  ``parameters``, ``name``     not arguments: optax transforms are pure functions of the pytree
+  ==========================  ===============================================================
+  """
+  if _base.is_static_number(learning_rate) and not float(learning_rate) >= 0:
+    raise ValueError(f"Invalid learning rate: {learning_rate}, expect learning_rate >= 0.")
+  if _base.is_static_number(epsilon) and not float(epsilon) >= 0:
+    raise ValueError(f"Invalid epsilon value: {epsilon}, expect epsilon >= 0.")
+  for name, beta in (("beta1", beta1), ("beta2", beta2)):
+    if _base.is_static_number(beta) and not 0.0 <= float(beta) < 1.0:
+      raise ValueError(f"Invalid {name}: {beta}, expect 0. <= {name} < 1.0.")
+  _validation.learning_rate("learning_rate", learning_rate, allow_int=False)
+  for name, value in (("beta1", beta1), ("beta2", beta2), ("epsilon", epsilon)):
+    _validation.not_none(name, value)
+  chain = _grad_clip(grad_clip) + _regularizer(weight_decay)
+  chain.append(
+    _scale_by_radam(
+      _base.as_float32(beta1), _base.as_float32(beta2), _base.as_float32(epsilon), rho_rule="recursion"
+    )
+  )
+  chain.append(_scale_by_learning_rate(learning_rate))
+  return optax.chain(*chain)
+
+
+def asgd(
+  learning_rate: Any = 0.001,
+  batch_num: int = 1,
+  weight_decay: Any = None,
+  grad_clip: GradClip | None = None,
+  multi_precision: bool = False,
+) -> optax.GradientTransformation:
+  r"""``paddle.optimizer.ASGD``: stochastic average gradient (SAG), not averaged SGD.
+
+  .. math::
+    g &\leftarrow \mathrm{clip}(g) + R(p), \qquad i = (m - 1) \bmod n \\
+    d &\leftarrow d - y_i + g, \qquad y_i \leftarrow g, \qquad
+    p \leftarrow p - \eta_t\, d / \min(m, n)
+
+  with :math:`m` the update count (1-based) and :math:`n` = ``batch_num``; see
+  :func:`optim_jax.sag_average` (whose ``index=`` extra argument also works here, for shuffled
+  batches). The regulariser is added to the gradient *before* it enters the memory, as Paddle's
+  code does (its docs put :math:`\lambda p` outside the average).
+
+  Args:
+    learning_rate: float >= 0 or schedule (an int raises TypeError as in Paddle).
+    batch_num: the number of batches n, an int > 0; 1 is plain SGD.
+    weight_decay: None, a float or schedule (coupled L2), ``l2_decay(c)`` or ``l1_decay(c)``.
+    grad_clip: None or one of the ``clip_grad_by_*`` strategies; applied before the regulariser.
+    multi_precision: keep float32 master weights for bfloat16/float16 parameters
+      (:func:`optim_jax.multi_precision` around the whole chain).
+
+  Framework parity (golden tests: paddlepaddle 3.3.1, CPU):
+
+  ==========================  ===============================================================
+  Paddle                       optim_jax
+  ==========================  ===============================================================
+  weight decay                 folded into g before the memory (as Paddle's code)
+  divisor                      min(m, n), m counted per optimizer (Paddle: per parameter, which
+                               differs only for parameters that miss updates)
+  memory                       y: [batch_num, *shape] and d in the parameter's dtype (as Paddle)
+  multi_precision              float32 master; clipping, regulariser and the memory run on the
+                               master in float32 (Paddle keeps d and y in the parameter's dtype)
+  float ``batch_num``          TypeError at construction (Paddle: at the first step)
+  negative learning_rate       ValueError (Paddle accepts it)
+  ``parameters``, ``name``     not arguments: optax transforms are pure functions of the pytree
+  ==========================  ===============================================================
+  """
+  if learning_rate is None:
+    raise ValueError("learning_rate should not be None: expected a float >= 0 or a schedule.")
+  if batch_num is None:
+    raise ValueError("batch_num should not be None: expected an int > 0.")
+  if _base.is_static_number(batch_num) and not float(batch_num) > 0:
+    raise ValueError(f"Invalid value of batch_num: {batch_num!r}; expected an int batch_num > 0.")
+  _validation.positive_int("batch_num", batch_num)
+  _validation.learning_rate("learning_rate", learning_rate, allow_int=False)
+  chain = _grad_clip(grad_clip) + _regularizer(weight_decay)
+  chain.append(_sag_average(batch_num))
+  chain.append(_scale_by_learning_rate(learning_rate))
+  tx = optax.chain(*chain)
+  return _multi_precision(tx) if multi_precision else tx

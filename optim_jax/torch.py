@@ -13,12 +13,15 @@ from typing import Any
 import optax
 
 from optim_jax import _base, _validation
+from optim_jax._averaging import averaged_sgd as _averaged_sgd
 from optim_jax._clipping import clip_by_global_norm as _clip_by_global_norm
 from optim_jax._clipping import clip_by_value as _clip_by_value
 from optim_jax._learning_rate import scale_by_learning_rate as _scale_by_learning_rate
 from optim_jax._momentum import trace as _trace
+from optim_jax._radam import scale_by_radam as _scale_by_radam
 from optim_jax._rms import scale_by_rms_torch as _scale_by_rms_torch
 from optim_jax._weight_decay import add_l2_decay as _add_l2_decay
+from optim_jax._weight_decay import decoupled_weight_decay as _decoupled_weight_decay
 
 
 def _check(name: str, label: str, value: Any, hi: float | None = None) -> None:
@@ -105,3 +108,106 @@ def clip_grad_value(clip_value: Any) -> optax.GradientTransformation:
   """
   _base.check_range("clip_value", clip_value, lo=0.0)
   return _clip_by_value(-clip_value, clip_value)
+
+
+def radam(
+  lr: Any = 0.001,
+  betas: tuple[Any, Any] = (0.9, 0.999),
+  eps: Any = 1e-8,
+  weight_decay: Any = 0,
+  decoupled_weight_decay: bool = False,
+  maximize: bool = False,
+) -> optax.GradientTransformation:
+  r"""``torch.optim.RAdam``.
+
+  .. math::
+    g &\leftarrow \pm g\ (+\ \lambda p \text{ if coupled}), \qquad
+    m \leftarrow \beta_1 m + (1-\beta_1) g, \qquad v \leftarrow \beta_2 v + (1-\beta_2) g^2 \\
+    p &\leftarrow p\,(1 - \eta_t \lambda)\ [\text{decoupled}]
+        - \eta_t\, \frac{m}{1-\beta_1^t}
+        \begin{cases} r_t \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v} + \epsilon} & \rho_t > 5 \\
+        1 & \text{otherwise} \end{cases}
+
+  with :math:`\rho_t` and :math:`r_t` as in :func:`optim_jax.scale_by_radam`.
+
+  Framework parity (golden tests: torch 2.13.0+cpu):
+
+  ==========================  ===============================================================
+  PyTorch                      optim_jax
+  ==========================  ===============================================================
+  eps placement                sqrt(v) + eps, v uncorrected (as PyTorch; not optax.radam)
+  rectification                strictly rho_t > 5, decided with PyTorch's double formula, so
+                               the tie at beta2 = 0.8397685748659791 goes PyTorch's way
+  per-step scalars             computed without cancellation in the parameter's precision
+                               (PyTorch: Python double), about 2e-7 relative in float32
+  order                        maximize -> coupled weight decay -> RAdam -> lr; decoupled:
+                               p(1 - lr*wd) added after the step (the same update)
+  state                        count (one int32) and two moments (as PyTorch)
+  ``foreach``, ``capturable``,  not arguments: XLA fuses the update
+  ``differentiable``
+  ==========================  ===============================================================
+  """
+  _check("lr", "learning rate", lr)
+  _check("eps", "epsilon value", eps)
+  if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+    raise TypeError(f"betas should be a pair (beta1, beta2), got {betas!r}")
+  for i, beta in enumerate(betas):
+    if _base.is_static_number(beta) and not 0.0 <= float(beta) < 1.0:
+      raise ValueError(
+        f"Invalid beta parameter at index {i}: {beta} (betas[{i}]); expected 0 <= betas[{i}] < 1."
+      )
+  _check("weight_decay", "weight_decay value", weight_decay)
+  _validation.learning_rate("lr", lr)
+  chain = _prologue(maximize, 0 if decoupled_weight_decay else weight_decay)
+  chain.append(_scale_by_radam(betas[0], betas[1], eps, rho_rule="closed_form"))
+  chain.append(_scale_by_learning_rate(lr))
+  if decoupled_weight_decay and not _base.is_static_zero(weight_decay):
+    chain.append(_decoupled_weight_decay(weight_decay, lr))
+  return optax.chain(*chain)
+
+
+def asgd(
+  lr: Any = 0.01,
+  lambd: Any = 1e-4,
+  alpha: Any = 0.75,
+  t0: Any = 1e6,
+  weight_decay: Any = 0,
+  maximize: bool = False,
+) -> optax.GradientTransformation:
+  r"""``torch.optim.ASGD``: averaged SGD (Polyak-Ruppert), not Paddle's ASGD (which is SAG).
+
+  .. math::
+    g &\leftarrow \pm g + \lambda_{wd}\, p, \qquad
+    p \leftarrow p\,(1 - \lambda\eta) - \eta\, g, \qquad
+    \bar x \leftarrow \bar x + \mu (p - \bar x) \\
+    \eta &\leftarrow \gamma_t / (1 + \lambda \gamma_t t)^{\alpha}, \qquad
+    \mu \leftarrow 1 / \max(1, t - t_0)
+
+  :math:`\eta` and :math:`\mu` are computed at the end of the previous update (so a scheduled
+  ``lr`` takes effect one update late, as in PyTorch). The average :math:`\bar x` lives only in
+  the state; read it with ``oj.ema_params(state)``. See :func:`optim_jax._averaging.averaged_sgd`.
+
+  Framework parity (golden tests: torch 2.13.0+cpu):
+
+  ==========================  ===============================================================
+  PyTorch                      optim_jax
+  ==========================  ===============================================================
+  eta, mu                      scalars in the widest parameter precision (float32, or float64
+                               with float64 parameters); PyTorch holds them in its default dtype
+                               (float32 unless ``torch.set_default_dtype(torch.float64)``)
+  average ``ax``               ``oj.ema_params(state)``; parameters never replaced (as PyTorch)
+  negative lambd, alpha        ValueError (PyTorch accepts them: they make eta grow or flip sign)
+  ``foreach``, ``capturable``,  not arguments: XLA fuses the update
+  ``differentiable``
+  ==========================  ===============================================================
+  """
+  _check("lr", "learning rate", lr)
+  _check("weight_decay", "weight_decay value", weight_decay)
+  _check("lambd", "lambd value", lambd)
+  _check("alpha", "alpha value", alpha)
+  _validation.learning_rate("lr", lr)
+  for name, value in (("lambd", lambd), ("alpha", alpha), ("t0", t0)):
+    _validation.not_none(name, value)
+  chain = _prologue(maximize, weight_decay)
+  chain.append(_averaged_sgd(lr, lambd, alpha, t0))
+  return optax.chain(*chain)

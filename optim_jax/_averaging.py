@@ -1,0 +1,112 @@
+"""Polyak-Ruppert averaged SGD with PyTorch's decaying step size (``torch.optim.ASGD``)."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from optim_jax import _base
+
+
+class AveragedSgdState(NamedTuple):
+  """State of `averaged_sgd`; ``oj.ema_params`` returns ``ax``."""
+
+  count: jax.Array  # int32, number of updates so far
+  eta: jax.Array  # step size of the next update, computed at the end of the previous one
+  mu: jax.Array  # averaging weight of the next update
+  ax: optax.Params  # the running average of the parameters
+
+
+def _scalar_dtype(params: Any) -> jnp.dtype:
+  """float64 if some parameter is float64, else float32 (PyTorch keeps eta and mu as scalars)."""
+  dtypes = [_base.compute_dtype(jnp.result_type(p)) for p in jax.tree.leaves(params)]
+  dtypes = [d for d in dtypes if jnp.issubdtype(d, jnp.floating)]
+  return max(dtypes, key=lambda d: d.itemsize, default=jnp.dtype(jnp.float32))
+
+
+def averaged_sgd(
+  learning_rate: Any = 0.01,
+  lambd: Any = 1e-4,
+  alpha: Any = 0.75,
+  t0: Any = 1e6,
+) -> optax.GradientTransformation:
+  r"""SGD with a decaying step size and a Polyak average of the iterates (``torch.optim.ASGD``).
+
+  For update :math:`t` (1-based), with :math:`\eta` and :math:`\mu` from the end of update
+  :math:`t-1` (:math:`\eta = \gamma_0`, :math:`\mu = 1` at the first update):
+
+  .. math::
+    p &\leftarrow p\,(1 - \lambda\eta) - \eta\, g \\
+    \bar x &\leftarrow \bar x + \mu (p - \bar x) \quad (\bar x \leftarrow p \text{ when } \mu = 1) \\
+    \eta &\leftarrow \gamma_t / (1 + \lambda \gamma_t t)^{\alpha}, \qquad
+    \mu \leftarrow 1 / \max(1, t - t_0)
+
+  where :math:`\gamma_t` is ``learning_rate`` at this update. Because :math:`\eta` is computed at
+  the end of the previous update, a schedule takes effect one update late, as in PyTorch. The
+  parameters are never replaced by the average; read it with ``oj.ema_params(state)`` (it is
+  ``ax`` in the state). Put this transformation last in a chain: the average is taken of
+  ``params + update``. The learning rate is built in (do not chain a learning-rate scaling).
+
+  Args:
+    learning_rate: :math:`\gamma`, a float >= 0 or a schedule of the update count.
+    lambd: decay term :math:`\lambda` >= 0.
+    alpha: power :math:`\alpha` >= 0 of the step-size decay.
+    t0: the update after which averaging starts (before it, ``ax`` is the current parameters).
+
+  Returns:
+    An ``optax.GradientTransformation`` whose ``update`` needs ``params``.
+
+  Example:
+    >>> import jax.numpy as jnp, optax, optim_jax as oj
+    >>> tx = oj.torch.asgd(lr=0.1, t0=0)
+    >>> p = jnp.array([1.0]); s = tx.init(p)
+    >>> for _ in range(3):
+    ...   u, s = tx.update(jnp.array([1.0]), s, p); p = optax.apply_updates(p, u)
+    >>> round(float(oj.ema_params(s)[0]), 4)  # mean of the iterates from update 2 on
+    0.75
+
+  References:
+    Polyak and Juditsky, Acceleration of Stochastic Approximation by Averaging, 1992;
+    ``torch.optim.ASGD`` (torch 2.13).
+  """
+  _base.check_range("learning_rate", learning_rate, lo=0.0)
+  _base.check_range("lambd", lambd, lo=0.0)
+  _base.check_range("alpha", alpha, lo=0.0)
+
+  def init_fn(params):
+    sd = _scalar_dtype(params)
+    return AveragedSgdState(
+      count=_base.count_state_init(),
+      eta=_base.hyper(_base.value_at(learning_rate, _base.count_state_init()), sd),
+      mu=jnp.ones([], sd),
+      ax=jax.tree.map(_base.like, params),
+    )
+
+  def update_fn(updates, state, params=None):
+    if params is None:
+      raise ValueError(optax.NO_PARAMS_MSG)
+    eta, mu = state.eta, state.mu
+
+    def one(g, p, ax):
+      cd = _base.compute_dtype(g.dtype)
+      e = eta.astype(cd)
+      decay = e * _base.hyper(lambd, cd)
+      u = (-(decay * p.astype(cd)) - e * g.astype(cd)).astype(g.dtype)
+      p_new = (p + u).astype(p.dtype)  # what optax.apply_updates will produce
+      pc, axc, m = p_new.astype(cd), ax.astype(cd), mu.astype(cd)
+      ax_new = jnp.where(m == 1, pc, axc + m * (pc - axc))
+      return u, ax_new.astype(ax.dtype)
+
+    out, ax = _base.unzip(jax.tree.map(one, updates, params, state.ax), updates, 2)
+    sd = eta.dtype
+    count = optax.safe_increment(state.count)
+    t = count.astype(sd)
+    lr = _base.hyper(_base.value_at(learning_rate, state.count), sd)
+    eta_new = lr / (1 + _base.hyper(lambd, sd) * lr * t) ** _base.hyper(alpha, sd)
+    mu_new = 1 / jnp.maximum(jnp.ones([], sd), t - _base.hyper(t0, sd))
+    return out, AveragedSgdState(count=count, eta=eta_new, mu=mu_new, ax=ax)
+
+  return optax.GradientTransformation(init_fn, update_fn)

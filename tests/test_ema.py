@@ -273,3 +273,15 @@ def test_keras_ema_momentum_one_keeps_initial_params_tf_keras_only():
       if want is None:
         want = params
     chex.assert_trees_all_equal(oj.ema_params(state), want)
+
+
+def test_ema_params_reads_torch_asgd_average():
+  tx = optax.chain(oj.torch.clip_grad_norm(10.0), oj.torch.asgd(0.1, t0=0))
+  params = jnp.ones(3)
+  state = tx.init(params)
+  for _ in range(3):
+    updates, state = tx.update(jnp.array([1.0, -1.0, 0.5]), state, params)
+    params = optax.apply_updates(params, updates)
+  avg = oj.ema_params(state)
+  assert avg.shape == (3,)
+  assert not bool(jnp.all(avg == params))  # the Polyak average, not the parameters

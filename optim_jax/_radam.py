@@ -74,6 +74,24 @@ def _rho(t: jax.Array, a2: jax.Array, rho_inf: jax.Array) -> jax.Array:
   return jnp.where(small, series, direct)
 
 
+def step_scalars(t: jax.Array, b1: Any, b2: Any, dtype: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """(1 - b1^t, rho_t, r_t sqrt(1 - b2^t)) for the 1-based update t, in `dtype`, without cancellation.
+
+  Constants of number-valued betas are computed on the host in double; r_t means something only
+  where rho_t > 4 (it is never used elsewhere, since threshold >= 4).
+  """
+  t = jnp.asarray(t).astype(dtype)
+  a1 = _neg_log(b1, dtype)
+  a2 = _neg_log(b2, dtype)
+  rho_inf = _static_or(b2, dtype, lambda b: 2 / (1 - b) - 1, lambda b: 2 / (1 - b) - 1)
+  k = _static_or(b2, dtype, _k_host, lambda b: _k(2 / (1 - b) - 1))
+  bc1 = -jnp.expm1(-t * a1)
+  bc2 = -jnp.expm1(-t * a2)
+  rho = _rho(t, a2, rho_inf)
+  ratio = jnp.maximum((rho - 4) * (rho - 2) / rho * k, 0.0)
+  return bc1, rho, jnp.sqrt(ratio) * jnp.sqrt(bc2)
+
+
 def _torch_rho(t: float, b2: float) -> float:
   """rho_t as torch.optim.RAdam computes it, in Python double."""
   rho_inf = 2 / (1 - b2) - 1
@@ -205,23 +223,15 @@ def scale_by_radam(
     return _first_rectified_step(float(b2), float(threshold), rho_rule, dtype)
 
   def scalars(count: jax.Array, cd: Any):
-    """(1 - b1^t, rectify?, r_t sqrt(1 - b2^t)) for update count+1, in `cd`."""
+    """(1 - b1^t, rectify?, r_t sqrt(1 - b2^t)) for update t = count + 1, in `cd`."""
     t_int = count + 1
-    t = t_int.astype(cd)
-    a1 = _neg_log(b1, cd)
-    a2 = _neg_log(b2, cd)
-    rho_inf = _static_or(b2, cd, lambda b: 2 / (1 - b) - 1, lambda b: 2 / (1 - b) - 1)
-    k = _static_or(b2, cd, _k_host, lambda b: _k(2 / (1 - b) - 1))
-    bc1 = -jnp.expm1(-t * a1)
-    bc2 = -jnp.expm1(-t * a2)
-    rho = _rho(t, a2, rho_inf)
+    bc1, rho, coef = step_scalars(t_int, b1, b2, cd)
     if static_decision:
       first = _first(np.dtype(cd).name)
       rectify = jnp.asarray(False) if first is None else t_int >= first
     else:
       rectify = rho > _base.hyper(threshold, cd)
-    ratio = jnp.maximum((rho - 4) * (rho - 2) / rho * k, 0.0)
-    return bc1, rectify, jnp.sqrt(ratio) * jnp.sqrt(bc2)
+    return bc1, rectify, coef
 
   def update_fn(updates, state, params=None):
     del params

@@ -2,6 +2,7 @@
 
 from optim_jax import keras as keras
 from optim_jax import paddle as paddle
+from optim_jax import schedules as schedules
 from optim_jax import tf_keras as tf_keras
 from optim_jax import torch as torch
 from optim_jax._averaging import AveragedSgdState as AveragedSgdState
@@ -55,6 +56,7 @@ __all__ = [
   "scale_by_radam",
   "scale_by_rms_paddle",
   "scale_by_rms_torch",
+  "schedules",
   "set_lr",
   "tf_keras",
   "torch",

@@ -1,0 +1,99 @@
+"""Paddle's user-function schedules: ``LambdaDecay`` and ``MultiplicativeDecay``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from optim_jax.schedules import _common as c
+
+
+def lambda_decay(learning_rate: float, lr_lambda: Callable[[jax.Array], Any]) -> optax.Schedule:
+  r"""``paddle.optimizer.lr.LambdaDecay``: :math:`\eta_0\, \lambda(e)`.
+
+  ``lr_lambda`` receives the count as an int32 array (possibly a tracer), so it must be written with
+  jnp operations (``jnp.where`` rather than ``if``); its result is used in float32.
+
+  Args:
+    learning_rate: :math:`\eta_0`, >= 0.
+    lr_lambda: a function of the count (TypeError if not callable, as Paddle).
+
+  Example:
+    >>> import optim_jax as oj
+    >>> s = oj.schedules.lambda_decay(0.5, lambda e: 0.95**e)
+    >>> round(float(s(2)), 6)
+    0.45125
+  """
+  c.callable_arg(lr_lambda, "lr_lambda", "LambdaDecay")
+  c.learning_rate(learning_rate)
+  lr0 = float(learning_rate)
+
+  def schedule(count):
+    return c.df_round(c.df_mul(c.df(lr0), c.df_of(c.as_f32(lr_lambda(c.count_i32(count))))))
+
+  return schedule
+
+
+def _constant_value(fn: Callable[[jax.Array], Any]) -> float | None:
+  """The value of ``fn`` if it does not depend on its (traced) argument, else None."""
+  out = []
+
+  def probe(k):
+    out.append(fn(k))
+    return jnp.zeros([], c.F32)
+
+  try:
+    jax.make_jaxpr(probe)(jnp.zeros([], c.I32))
+  except Exception:  # noqa: BLE001 - not traceable here: it fails with its own error when used
+    return None
+  value = out[0]
+  if isinstance(value, jax.core.Tracer):
+    return None
+  value = np.asarray(value)
+  return float(value) if value.size == 1 and np.issubdtype(value.dtype, np.number) else None
+
+
+def multiplicative_decay(learning_rate: float, lr_lambda: Callable[[jax.Array], Any]) -> optax.Schedule:
+  r"""``paddle.optimizer.lr.MultiplicativeDecay``: :math:`\eta_0 \prod_{k=1}^{e} \lambda(k)`.
+
+  When ``lr_lambda`` does not depend on its argument (``lambda k: 0.95``) this is the closed form
+  :math:`\eta_0 \lambda^e`, computed in O(1) from the Python float (so ``0.95`` is not rounded to
+  float32 first). Otherwise the product is a loop over :math:`k = 1 \dots e`, as Paddle recomputes it on
+  every call: O(count) work per evaluation (prefer :func:`lambda_decay` with a closed form for long
+  runs). The running product is kept in double-float (a float32 pair), so the only rounding left is
+  that of each float32 :math:`\lambda(k)`.
+
+  Args:
+    learning_rate: :math:`\eta_0`, >= 0.
+    lr_lambda: a function of the int32 count k >= 1, written with jnp operations (TypeError if not
+      callable, as Paddle).
+  """
+  c.callable_arg(lr_lambda, "lr_lambda", "MultiplicativeDecay")
+  c.learning_rate(learning_rate)
+  lr0 = float(learning_rate)
+  const = _constant_value(lr_lambda)
+  if const is not None:
+
+    def closed(count):
+      return c.scaled_power(lr0, const, c.count_i32(count))
+
+    return closed
+
+  start = tuple(jnp.asarray(x) for x in c.df(lr0))
+
+  def one(e):
+    def body(k, carry):
+      return c.df_mul(carry, c.df_of(c.as_f32(lr_lambda(k))))
+
+    return c.df_round(jax.lax.fori_loop(1, e + 1, body, start))
+
+  def schedule(count):
+    e = c.count_i32(count)
+    return jnp.vectorize(one)(e) if e.ndim else one(e)
+
+  return schedule

@@ -1,0 +1,125 @@
+"""Paddle's ``LinearLR`` and ``LinearWarmup``, and per-epoch stepping of any schedule."""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import optax
+
+from optim_jax.schedules import _common as c
+
+
+def linear_lr(
+  learning_rate: float, total_steps: int, start_factor: float = 1.0 / 3, end_factor: float = 1.0
+) -> optax.Schedule:
+  r"""``paddle.optimizer.lr.LinearLR``: the factor goes linearly from ``start_factor`` to ``end_factor``.
+
+  .. math::
+    \eta_e = \eta_0 \bigl(f_s + (f_e - f_s) \min(e, N) / N\bigr)
+
+  Paddle computes it by a recursion on the previous rate; this is its closed form (equal to
+  float64 rounding on every count Paddle can reach by stepping). For a non-integer ``total_steps``
+  the rate stops at the last count :math:`\le N`, as Paddle's recursion does.
+
+  Args:
+    learning_rate: :math:`\eta_0`, >= 0.
+    total_steps: :math:`N` > 0.
+    start_factor: :math:`f_s`, in (0, 1].
+    end_factor: :math:`f_e`, in [0, 1].
+  """
+  c.number(start_factor, "start_factor")
+  c.require(0.0 < start_factor <= 1.0, ValueError, "start_factor", start_factor, "0 < start_factor <= 1")
+  c.number(end_factor, "end_factor")
+  c.require(0.0 <= end_factor <= 1.0, ValueError, "end_factor", end_factor, "0 <= end_factor <= 1")
+  c.number(total_steps, "total_steps")
+  c.require(total_steps > 0, ValueError, "total_steps", total_steps, "total_steps > 0")
+  c.learning_rate(learning_rate)
+  lr0, n = float(learning_rate), float(total_steps)
+  last = min(math.floor(n), 2**31 - 1)
+  start, stop, slope = lr0 * start_factor, lr0 * end_factor, lr0 * (end_factor - start_factor) / n
+
+  def schedule(count):
+    m = jnp.minimum(c.count_i32(count), last)
+    # from the nearer end, so a rate that decays to 0 keeps its relative accuracy there
+    rest = c.df_add(c.df(n), c.df_of(-m.astype(c.F32)))
+    return jnp.where(
+      2 * m <= n, c.affine(slope, c.df_of(m.astype(c.F32)), start), c.affine(-slope, rest, stop)
+    )
+
+  return schedule
+
+
+def linear_warmup(
+  learning_rate: float | optax.Schedule, warmup_steps: int, start_lr: float, end_lr: float
+) -> optax.Schedule:
+  r"""``paddle.optimizer.lr.LinearWarmup``: a linear ramp, then a constant or another schedule.
+
+  .. math::
+    \eta_e = \begin{cases}
+      s + (t - s)\, e / W & e < W \\
+      \text{learning\_rate}(e - W) & e \ge W
+    \end{cases}
+
+  The wrapped schedule restarts from its count 0 at the end of the warmup, as Paddle does
+  (Paddle steps the inner scheduler with ``step(e - W)``). Equal to
+  ``optax.join_schedules([optax.linear_schedule(s, t, W), inner], [W])``.
+
+  Args:
+    learning_rate: a float (or int), or a schedule to run after the warmup (TypeError otherwise).
+    warmup_steps: :math:`W`, a positive int.
+    start_lr: :math:`s`, >= 0.
+    end_lr: :math:`t`, > ``start_lr`` (AssertionError otherwise, as Paddle).
+  """
+  if not (c.is_number(learning_rate) or callable(learning_rate)):
+    raise TypeError(
+      "the type of learning_rate should be [int, float or a schedule], the current type is "
+      f"{type(learning_rate).__name__} {learning_rate!r}"
+    )
+  c.positive_int(warmup_steps, "warmup_steps")
+  c.number(start_lr, "start_lr")
+  c.number(end_lr, "end_lr")
+  c.require(end_lr > start_lr, AssertionError, "end_lr", end_lr, f"end_lr > start_lr (= {start_lr!r})")
+  c.learning_rate(start_lr, "start_lr")
+  w = int(warmup_steps)
+  start, rate = float(start_lr), (float(end_lr) - float(start_lr)) / w
+  after = learning_rate if callable(learning_rate) else None
+  const = None if after else c.f32(learning_rate)
+
+  def schedule(count):
+    e = c.count_i32(count)
+    ramp = c.affine(rate, c.df_of(e.astype(c.F32)), start)
+    rest = c.as_f32(after(jnp.maximum(e - w, 0))) if after else const
+    return jnp.where(e < w, ramp, rest).astype(c.F32)
+
+  return schedule
+
+
+def per_epoch(schedule: float | optax.Schedule, steps_per_epoch: int) -> optax.Schedule:
+  r"""Evaluates ``schedule`` at the epoch, ``count // steps_per_epoch``.
+
+  Paddle and PyTorch users call ``scheduler.step()`` once per epoch, so every update of epoch k
+  uses the rate of count k. ``per_epoch(step_decay(0.1, 30), n)`` is the usual "multiply by 0.1
+  every 30 epochs" with ``n`` updates per epoch.
+
+  Args:
+    schedule: a schedule of the epoch (or a constant).
+    steps_per_epoch: updates per epoch, a positive int.
+
+  Example:
+    >>> import optim_jax as oj
+    >>> s = oj.schedules.per_epoch(oj.schedules.step_decay(1.0, 1, 0.5), steps_per_epoch=3)
+    >>> [float(s(e)) for e in range(7)]
+    [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+  """
+  c.positive_int(steps_per_epoch, "steps_per_epoch", exc=ValueError, type_exc=TypeError)
+  if not callable(schedule):
+    c.number(schedule, "schedule")
+    value = c.f32(schedule)
+    return lambda count: jnp.full(jnp.shape(count), value, c.F32)
+  n = int(steps_per_epoch)
+
+  def stepped(count):
+    return c.as_f32(schedule(c.count_i32(count) // n))
+
+  return stepped

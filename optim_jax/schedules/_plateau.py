@@ -1,0 +1,163 @@
+"""Paddle's ``ReduceOnPlateau`` as a transformation that takes the metric as an extra argument."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from optim_jax import _base
+from optim_jax.schedules import _common as c
+
+
+class ReduceOnPlateauState(NamedTuple):
+  """State of `reduce_on_plateau` (Paddle's ``state_dict`` of ``ReduceOnPlateau``)."""
+
+  learning_rate: jax.Array  # float32: Paddle's last_lr, the rate the next update uses
+  best: jax.Array  # float32: the best metric seen outside cooldown (undefined before the first)
+  num_bad_epochs: jax.Array  # int32
+  cooldown_counter: jax.Array  # int32
+  last_epoch: jax.Array  # int32: the number of metrics received
+
+
+def reduce_on_plateau(
+  learning_rate: Any,
+  mode: str = "min",
+  factor: Any = 0.1,
+  patience: Any = 10,
+  threshold: Any = 1e-4,
+  threshold_mode: str = "rel",
+  cooldown: Any = 0,
+  min_lr: Any = 0,
+  epsilon: Any = 1e-8,
+) -> optax.GradientTransformationExtraArgs:
+  r"""``paddle.optimizer.lr.ReduceOnPlateau``: multiplies updates by a rate that drops on a plateau.
+
+  The transformation **multiplies the updates by the current rate** :math:`\eta` (Paddle's
+  ``last_lr``, starting at ``learning_rate``): it *is* the learning rate, so put it where the
+  learning rate goes and give the optimizer before it ``learning_rate=1.0``. Every call of
+  ``update(..., metric=m)`` ends an epoch, after the update has been scaled with the old rate
+  (Paddle's ``opt.step(); sched.step(m)``):
+
+  * in cooldown (``cooldown_counter > 0``) the counter decreases and the metric is ignored;
+  * otherwise, if it is the first metric or it is better than ``best`` (``'min'``/``'rel'``:
+    :math:`m < best - best \cdot threshold`; ``'abs'``: :math:`m < best - threshold`; ``'max'``
+    mirrored), ``best = m`` and ``num_bad_epochs = 0``, else ``num_bad_epochs += 1``;
+  * when ``num_bad_epochs > patience``: ``cooldown_counter = cooldown``, ``num_bad_epochs = 0`` and
+    :math:`\eta' = \max(\eta \cdot factor, min\_lr)`, applied only if :math:`\eta - \eta' > epsilon`.
+
+  ``update`` without ``metric`` (or ``metric=None``) is an update inside an epoch: it is scaled by the
+  current rate and the plateau state does not move. Calling a jitted update both with and without a
+  metric traces it twice. The metric must hold a single number; it is compared in float32 (Paddle:
+  float64), so ties closer than float32 resolution may go the other way.
+
+  Exact equivalents of Paddle's optimizer with this scheduler:
+
+  * ``paddle.optimizer.RMSProp(momentum=0)``:
+    ``optax.chain(oj.paddle.rmsprop(1.0, ...), reduce_on_plateau(lr, ...))``;
+  * with momentum, where Paddle's rate enters the momentum buffer:
+    ``optax.chain(oj.scale_by_rms_paddle(rho, epsilon), reduce_on_plateau(lr, ...),
+    optax.scale(-1.0), optax.trace(momentum))``.
+
+  Differences from ``optax.contrib.reduce_on_plateau``: that one multiplies by a relative scale
+  (starting at 1) and takes the loss as ``value=``; it reduces when the plateau count *reaches*
+  ``patience`` (Paddle: exceeds it), keeps tracking the best value during cooldown (Paddle ignores
+  the metric), has only a ``'min'`` mode with ``rtol``/``atol`` relative to the best value, a relative
+  ``min_scale``, no ``epsilon``, and can average the value over several updates
+  (``accumulation_size``). Differences from ``torch.optim.lr_scheduler.ReduceLROnPlateau``: PyTorch
+  also updates ``best`` during cooldown.
+
+  Args:
+    learning_rate: the initial rate, a float or int (TypeError otherwise, as Paddle).
+    mode: ``'min'`` (the metric should go down) or ``'max'``.
+    factor: the rate is multiplied by it on a plateau, < 1 (ValueError otherwise, as Paddle).
+    patience: bad epochs tolerated before a reduction.
+    threshold: how much better a metric must be to count as an improvement.
+    threshold_mode: ``'rel'`` (relative to ``best``) or ``'abs'``.
+    cooldown: epochs after a reduction during which the metric is ignored.
+    min_lr: the rate never goes below it.
+    epsilon: a reduction smaller than this is not applied.
+
+  Returns:
+    An ``optax.GradientTransformationExtraArgs``; ``update`` takes the keyword ``metric=``.
+
+  Example:
+    >>> import jax.numpy as jnp, optim_jax as oj
+    >>> tx = oj.schedules.reduce_on_plateau(0.1, patience=0)
+    >>> g, state = jnp.ones(1), tx.init(jnp.zeros(1))
+    >>> for m in (1.0, 2.0, 2.0):
+    ...   u, state = tx.update(g, state, metric=m)
+    >>> round(float(state.learning_rate), 6), round(float(u[0]), 6)
+    (0.001, 0.01)
+  """
+  mode_l = mode.lower() if isinstance(mode, str) else mode
+  if mode_l not in ("min", "max"):
+    raise ValueError(f"mode: {mode!r} is unknown! Expected 'min' or 'max'.")
+  _base.check_range("factor", factor, hi=1.0, hi_open=True)
+  tmode = threshold_mode.lower() if isinstance(threshold_mode, str) else threshold_mode
+  if tmode not in ("rel", "abs"):
+    raise ValueError(f"threshold mode: {threshold_mode!r} is unknown! Expected 'rel' or 'abs'.")
+  if not (c.is_number(learning_rate) or isinstance(learning_rate, (jax.Array, np.ndarray))):
+    raise TypeError(
+      f"The type of 'learning_rate' in 'ReduceOnPlateau' must be 'float', but received "
+      f"{type(learning_rate).__name__} {learning_rate!r}."
+    )
+
+  def is_better(m, best):
+    thr = _base.hyper(threshold, c.F32)
+    if mode_l == "min":
+      return m < (best - best * thr if tmode == "rel" else best - thr)
+    return m > (best + best * thr if tmode == "rel" else best + thr)
+
+  def init_fn(params):
+    del params
+    zero = jnp.zeros([], c.I32)
+    return ReduceOnPlateauState(
+      learning_rate=_base.hyper(learning_rate, c.F32),
+      best=jnp.zeros([], c.F32),
+      num_bad_epochs=zero,
+      cooldown_counter=zero,
+      last_epoch=zero,
+    )
+
+  def end_of_epoch(state, metric):
+    m = jnp.asarray(metric)
+    if m.size != 1:
+      raise AssertionError(
+        f"the size of metric must be 1, but it has shape {m.shape}: reduce it to a scalar first."
+      )
+    m = m.reshape(()).astype(c.F32)
+    cooling = state.cooldown_counter > 0
+    better = (state.last_epoch == 0) | is_better(m, state.best)
+    best = jnp.where(cooling | ~better, state.best, m)
+    bad = jnp.where(cooling, state.num_bad_epochs, jnp.where(better, 0, state.num_bad_epochs + 1))
+    reduce = ~cooling & (bad > _base.hyper(patience, c.I32))
+    lr = state.learning_rate
+    new_lr = jnp.maximum(lr * _base.hyper(factor, c.F32), _base.hyper(min_lr, c.F32))
+    lr = jnp.where(reduce & (lr - new_lr > _base.hyper(epsilon, c.F32)), new_lr, lr)
+    cool = jnp.where(cooling, state.cooldown_counter - 1, state.cooldown_counter)
+    cool = jnp.where(reduce, _base.hyper(cooldown, c.I32), cool)
+    return ReduceOnPlateauState(
+      learning_rate=lr,
+      best=best,
+      num_bad_epochs=jnp.where(reduce, 0, bad).astype(c.I32),
+      cooldown_counter=cool.astype(c.I32),
+      last_epoch=optax.safe_increment(state.last_epoch),
+    )
+
+  def update_fn(updates, state, params=None, *, metric=None, **extra_args):
+    del params, extra_args
+
+    def scale(g):
+      cd = _base.compute_dtype(g.dtype)
+      return (g.astype(cd) * state.learning_rate.astype(cd)).astype(g.dtype)
+
+    updates = jax.tree.map(scale, updates)
+    if metric is not None:
+      state = end_of_epoch(state, metric)
+    return updates, state
+
+  return optax.GradientTransformationExtraArgs(init_fn, update_fn)

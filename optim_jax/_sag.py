@@ -97,7 +97,11 @@ def sag_average(batch_num: int, *, memory_dtype: Any = None) -> optax.GradientTr
       stored = g.astype(y.dtype)
       old = lax.dynamic_index_in_dim(y, slot, axis=0, keepdims=False)
       d_new = d.astype(cd) - old.astype(cd) + stored.astype(cd)
-      y_new = lax.dynamic_update_index_in_dim(y, stored, slot, axis=0)
+      # Writing stored - min(|d_new|, 0) (== stored, or NaN where d_new is NaN and so NaN for good)
+      # makes the write depend on the read, so XLA orders them and updates y in place; without it
+      # XLA copies the whole memory (twice, on CPU).
+      tie = jnp.minimum(jnp.abs(d_new), jnp.zeros([], cd))
+      y_new = lax.dynamic_update_index_in_dim(y, (stored.astype(cd) - tie).astype(y.dtype), slot, axis=0)
       out = d_new / divisor.astype(cd)
       return out.astype(g.dtype), d_new.astype(d.dtype), y_new
 

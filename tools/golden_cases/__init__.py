@@ -1,0 +1,1 @@
+"""Golden-case families for tools/make_golden.py: one module per family, each with `cases()`."""

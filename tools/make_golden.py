@@ -1,0 +1,143 @@
+"""Make the golden trajectories in tests/golden/ by running the real frameworks.
+
+Run it with the framework virtual environment, never with the project's (the tests only read the
+files it writes)::
+
+  /work/venv-fw/bin/python tools/make_golden.py                 # every family
+  /work/venv-fw/bin/python tools/make_golden.py rmsprop         # one family
+  /work/venv-fw/bin/python tools/make_golden.py rmsprop -k torch_   # cases whose name contains "torch_"
+  /work/venv-fw/bin/python tools/make_golden.py --list          # families and their cases
+
+For each case it draws seeded initial parameters and a seeded gradient sequence
+(`golden_cases.harness.make_inputs`), feeds the gradients directly to the framework's optimizer
+(`golden_cases.runners`), records the parameters after every step and writes
+``tests/golden/<family>/<case>.npz`` plus ``<case>.json`` (framework and version, dtype, seed, steps,
+shapes, the machine-readable configuration, on how many steps each clip acted). The file format and
+the configuration conventions are documented in `golden_cases/harness.py`.
+
+Adding a family
+---------------
+1. Write ``tools/golden_cases/<family>.py`` with a function ``cases() -> list[harness.Case]``. Each
+   case names the framework (``paddle``, ``torch``, ``tf_keras``, ``keras``), the dotted optimizer
+   class and its kwargs, and optionally a schedule, clips and a weight decay (see harness.py for the
+   conventions). A case always has a non-constant schedule and, where the optimizer has it,
+   momentum. Keep cases small: the default pytree {"w": (2, 3), "b": (3,), "s": ()} and 20-100
+   steps, a few of >= 300 steps; float32 and float64.
+2. To record state other than the parameters (e.g. an EMA average, torch ASGD's ``ax``), give the
+   case ``extras={"name": hook}``, with ``hook(optimizer, variables) -> [array per leaf]`` called
+   after every step; the arrays are stored as ``extra/<name>/<leaf>``.
+3. A framework without a runner gets one in ``golden_cases/runners.py`` (add it to ``RUNNERS``).
+4. Register the family below with one line, run this script, and commit the .npz/.json files
+   together with the test that replays them (see tests/golden_utils.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from golden_cases import harness, runners  # noqa: E402
+
+# family name -> module with `cases()`; one line per family.
+FAMILIES = {
+  "rmsprop": "golden_cases.rmsprop",
+}
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_cases(family: str) -> list[harness.Case]:
+  cases = importlib.import_module(FAMILIES[family]).cases()
+  names = [c.name for c in cases]
+  if len(set(names)) != len(names):
+    raise ValueError(f"duplicate case names in family {family!r}")
+  for case in cases:
+    case.family = family
+  return cases
+
+
+def check(case: harness.Case, traj: harness.Trajectory, grads: dict) -> list[str]:
+  """Warnings about a trajectory that would make a weak golden case."""
+  warnings = []
+  for name in case.leaves:
+    values = traj.params[name].reshape(case.steps, -1)
+    if not np.isfinite(values).all():
+      warnings.append(f"{name}: non-finite parameters")
+    if case.shapes[name] == () and np.abs(values).min() < 0.2:
+      warnings.append(f"{name}: scalar leaf comes near 0 (min |p| = {np.abs(values).min():.3g})")
+  for spec, active in zip(case.clip, harness.clip_activity(case, grads), strict=True):
+    if active == 0 or (active == case.steps and len(case.clip) == 1):
+      warnings.append(f"clip {spec['type']} acts on {active} of {case.steps} steps")
+  return warnings
+
+
+def run_cases(cases: list[harness.Case], out: Path) -> int:
+  """Runs the cases of one framework in this process; returns 1 if any case looks weak."""
+  versions = runners.versions()
+  status = 0
+  for case in cases:
+    start = time.perf_counter()
+    init, grads = harness.make_inputs(case)
+    traj = runners.RUNNERS[case.framework](case, init, grads)
+    path = harness.write_case(out, case, init, grads, traj, versions)
+    warnings = check(case, traj, grads)
+    status |= bool(warnings)
+    took = time.perf_counter() - start
+    print(
+      f"{case.family}/{case.name}: {path.stat().st_size / 1024:.1f} KiB, {took:.1f} s",
+      *warnings,
+      sep="\n  ! ",
+    )
+  return status
+
+
+def main(argv: list[str] | None = None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser.add_argument("families", nargs="*", help=f"families to make (default: all of {sorted(FAMILIES)})")
+  parser.add_argument("-k", dest="only", default=None, help="only cases whose name contains this")
+  parser.add_argument("--out", type=Path, default=ROOT / "tests" / "golden")
+  parser.add_argument("--list", action="store_true", help="list the cases and exit")
+  parser.add_argument("--framework", default=None, help=argparse.SUPPRESS)  # internal: one worker process
+  args = parser.parse_args(argv)
+  families = args.families or sorted(FAMILIES)
+  unknown = [f for f in families if f not in FAMILIES]
+  if unknown:
+    parser.error(f"unknown families {unknown}; known: {sorted(FAMILIES)}")
+  cases = [c for f in families for c in load_cases(f) if not args.only or args.only in c.name]
+  if args.list:
+    for c in cases:
+      print(f"{c.family}/{c.name}: {c.framework} {c.dtype} {c.steps} steps")
+    return 0
+  if args.framework:
+    return run_cases([c for c in cases if c.framework == args.framework], args.out)
+  # Paddle and TensorFlow cannot share a process (it crashes): one worker process per framework.
+  status = 0
+  for framework in sorted({c.framework for c in cases}):
+    cmd = [sys.executable, __file__, *families, "--out", str(args.out), "--framework", framework]
+    if args.only:
+      cmd += ["-k", args.only]
+    status |= subprocess.run(cmd, check=False).returncode
+  if args.only is None and status in (0, 1):  # a full run drops the files of cases that no longer exist
+    for family in families:
+      names = {c.name for c in cases if c.family == family}
+      for stale in (args.out / family).glob("*.npz"):
+        if stale.stem not in names:
+          stale.unlink()
+          stale.with_suffix(".json").unlink(missing_ok=True)
+          print(f"removed stale {family}/{stale.stem}")
+  return status
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,235 @@
+"""Replaying the golden trajectories of tests/golden/ (made by tools/make_golden.py) with our presets.
+
+A golden case is ``tests/golden/<family>/<case>.npz`` (initial params, the gradient fed at every
+step, the framework's params after every step, its per-step lr) plus ``<case>.json`` (framework,
+version, dtype, seed and the machine-readable configuration; conventions in
+tools/golden_cases/harness.py). `build_optimizer` maps the configuration to our preset call,
+`replay` runs it over the recorded gradients under jit, and `normwise_error` compares per leaf and
+per step: max|ours - ref| / max|ref|.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import optim_jax as oj
+
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+
+# Tolerances fixed by the issue: float32 up to 100 steps, float32 longer, float64.
+TOL_F32 = 1e-6
+TOL_F32_LONG = 1e-5
+TOL_F64 = 1e-12
+
+
+@dataclasses.dataclass
+class GoldenCase:
+  family: str
+  name: str
+  meta: dict[str, Any]
+  init: dict[str, np.ndarray]
+  grads: dict[str, np.ndarray]  # leaf -> (steps, *shape)
+  params: dict[str, np.ndarray]  # leaf -> (steps, *shape), after each step
+  lr: np.ndarray  # (steps,), as the framework reported it (debugging only)
+
+  @property
+  def dtype(self) -> str:
+    return self.meta["dtype"]
+
+  @property
+  def steps(self) -> int:
+    return self.meta["steps"]
+
+  @property
+  def tolerance(self) -> float:
+    if self.dtype == "float64":
+      return TOL_F64
+    return TOL_F32 if self.steps <= 100 else TOL_F32_LONG
+
+
+def case_names(family: str) -> list[str]:
+  return sorted(p.stem for p in (GOLDEN_DIR / family).glob("*.npz"))
+
+
+def load_case(family: str, name: str) -> GoldenCase:
+  meta = json.loads((GOLDEN_DIR / family / f"{name}.json").read_text())
+  with np.load(GOLDEN_DIR / family / f"{name}.npz") as data:
+    arrays = {k: data[k] for k in data.files}
+
+  def group(prefix: str) -> dict[str, np.ndarray]:
+    return {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+
+  return GoldenCase(family, name, meta, group("init"), group("grads"), group("params"), arrays["lr"])
+
+
+def precision(case: GoldenCase) -> contextlib.AbstractContextManager:
+  """float64 cases run with jax_enable_x64 on, restored on exit (it never leaks into other tests)."""
+  return jax.enable_x64(True) if case.dtype == "float64" else contextlib.nullcontext()
+
+
+# --- configuration -> our optimizer --------------------------------------------------------------
+
+
+def _piecewise(values: list[float], boundaries: list[int]) -> optax.Schedule:
+  return optax.join_schedules([optax.constant_schedule(v) for v in values], boundaries)
+
+
+def schedule(spec: dict[str, Any], base_lr: float | None = None) -> optax.Schedule:
+  """A framework learning-rate schedule as an optax schedule of the update count (0 = first update).
+
+  The one place where schedules are mapped (to optax's exact equivalents for now; to oj.schedules
+  once that package exists). ``base_lr`` is PyTorch's optimizer ``lr``, which its schedulers scale.
+
+  The count is handed to optax as a float of the default dtype: optax computes
+  ``count / transition_steps`` from our int32 count in float32 even with x64 on, which puts a
+  float64 lr ~1e-8 off the frameworks' (Paddle and PyTorch compute it in double precision).
+  """
+  inner = _schedule(spec, base_lr)
+  return lambda count: inner(jnp.asarray(count, dtype=jnp.result_type(float)))
+
+
+def _schedule(spec: dict[str, Any], base_lr: float | None) -> optax.Schedule:
+  kind, kw = spec["type"], spec["kwargs"]
+  short = kind.rsplit(".", 1)[-1]
+  if kind.startswith("paddle.optimizer.lr."):
+    if short == "ExponentialDecay":
+      return optax.exponential_decay(kw["learning_rate"], 1, kw["gamma"])
+    if short == "StepDecay":
+      return optax.exponential_decay(
+        kw["learning_rate"], kw["step_size"], kw.get("gamma", 0.1), staircase=True
+      )
+    if short == "PiecewiseDecay":  # values[i] while count < boundaries[i]
+      return _piecewise(kw["values"], kw["boundaries"])
+  elif kind.startswith(("tf_keras.optimizers.schedules.", "keras.optimizers.schedules.")):
+    if short == "ExponentialDecay":
+      return optax.exponential_decay(
+        kw["initial_learning_rate"], kw["decay_steps"], kw["decay_rate"], staircase=kw.get("staircase", False)
+      )
+    if short == "PiecewiseConstantDecay":  # values[i] while step <= boundaries[i]
+      return _piecewise(kw["values"], [b + 1 for b in kw["boundaries"]])
+  elif kind.startswith("torch.optim.lr_scheduler."):  # stepped after every optimizer step
+    if short == "StepLR":
+      return optax.exponential_decay(base_lr, kw["step_size"], kw.get("gamma", 0.1), staircase=True)
+    if short == "ExponentialLR":
+      return optax.exponential_decay(base_lr, 1, kw["gamma"])
+  raise NotImplementedError(f"no mapping for schedule {kind}")
+
+
+def _paddle_clip(spec: dict[str, Any]) -> Any:
+  short, kw = spec["type"].rsplit(".", 1)[-1], spec["kwargs"]
+  if short == "ClipGradByValue":
+    return oj.paddle.clip_grad_by_value(kw["max"], kw.get("min"))
+  if short == "ClipGradByNorm":
+    return oj.paddle.clip_grad_by_norm(kw["clip_norm"])
+  if short == "ClipGradByGlobalNorm":
+    return oj.paddle.clip_grad_by_global_norm(kw["clip_norm"], auto_skip_clip=kw.get("auto_skip_clip", False))
+  raise NotImplementedError(spec["type"])
+
+
+def _paddle_weight_decay(spec: dict[str, Any] | None) -> Any:
+  if spec is None:
+    return None
+  if spec["type"] == "float":
+    return spec["value"]
+  short = spec["type"].rsplit(".", 1)[-1]
+  return {"L2Decay": oj.paddle.l2_decay, "L1Decay": oj.paddle.l1_decay}[short](**spec["kwargs"])
+
+
+def _paddle(config: dict[str, Any], preset: Callable) -> optax.GradientTransformation:
+  kwargs = dict(config["kwargs"])
+  if config["schedule"] is not None:
+    kwargs["learning_rate"] = schedule(config["schedule"])
+  (clip,) = config["clip"] or [None]
+  return preset(
+    **kwargs,
+    grad_clip=None if clip is None else _paddle_clip(clip),
+    weight_decay=_paddle_weight_decay(config["weight_decay"]),
+  )
+
+
+def _keras(config: dict[str, Any], preset: Callable) -> optax.GradientTransformation:
+  kwargs = dict(config["kwargs"])
+  if config["schedule"] is not None:
+    kwargs["learning_rate"] = schedule(config["schedule"])
+  for clip in config["clip"]:  # clipnorm / clipvalue / global_clipnorm keyword arguments
+    kwargs[clip["type"]] = clip["kwargs"]["value"]
+  if config["weight_decay"] is not None:
+    kwargs["weight_decay"] = config["weight_decay"]["value"]
+  return preset(**kwargs)
+
+
+def _torch_clip(spec: dict[str, Any]) -> optax.GradientTransformation:
+  short, kw = spec["type"].rsplit(".", 1)[-1], dict(spec["kwargs"])
+  if short == "clip_grad_norm_":
+    return oj.torch.clip_grad_norm(kw["max_norm"], norm_type=float(kw.get("norm_type", 2.0)))
+  if short == "clip_grad_value_":
+    return oj.torch.clip_grad_value(kw["clip_value"])
+  raise NotImplementedError(spec["type"])
+
+
+def _torch(config: dict[str, Any], preset: Callable) -> optax.GradientTransformation:
+  kwargs = dict(config["kwargs"])
+  if config["schedule"] is not None:
+    kwargs["lr"] = schedule(config["schedule"], base_lr=kwargs["lr"])
+  if config["weight_decay"] is not None:
+    kwargs["weight_decay"] = config["weight_decay"]["value"]
+  # PyTorch users call clip_grad_*_ before step(): clips go in front, in call order.
+  return optax.chain(*[_torch_clip(c) for c in config["clip"]], preset(**kwargs))
+
+
+# framework optimizer (dotted name) -> (mapper, our preset); later families add lines here.
+OPTIMIZERS: dict[str, tuple[Callable, Callable]] = {
+  "paddle.optimizer.RMSProp": (_paddle, oj.paddle.rmsprop),
+  "tf_keras.optimizers.RMSprop": (_keras, oj.tf_keras.rmsprop),
+  "keras.optimizers.RMSprop": (_keras, oj.keras.rmsprop),
+  "torch.optim.RMSprop": (_torch, oj.torch.rmsprop),
+}
+
+
+def build_optimizer(meta: dict[str, Any]) -> optax.GradientTransformation:
+  """Our preset call for a golden case's configuration."""
+  config = meta["config"]
+  mapper, preset = OPTIMIZERS[config["optimizer"]]
+  return mapper(config, preset)
+
+
+# --- replay and compare --------------------------------------------------------------------------
+
+
+def replay(tx: optax.GradientTransformation, case: GoldenCase) -> dict[str, np.ndarray]:
+  """Runs `tx` over the recorded gradients under jit (one lax.scan); params after every step."""
+  init = jax.tree.map(lambda x: jnp.asarray(x, case.dtype), case.init)
+  grads = jax.tree.map(lambda x: jnp.asarray(x, case.dtype), case.grads)
+
+  def body(carry, g):
+    params, state = carry
+    updates, state = tx.update(g, state, params)
+    params = optax.apply_updates(params, updates)
+    return (params, state), params
+
+  @jax.jit
+  def run(params, grads):
+    _, trajectory = jax.lax.scan(body, (params, tx.init(params)), grads)
+    return trajectory
+
+  return jax.tree.map(np.asarray, run(init, grads))
+
+
+def normwise_error(ours: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str, float]:
+  """Per leaf, the worst over steps of max|ours - ref| / max|ref| (both at the same step)."""
+  out = {}
+  for name, r in ref.items():
+    r = r.astype(np.float64).reshape(r.shape[0], -1)
+    o = np.asarray(ours[name], np.float64).reshape(r.shape)
+    out[name] = float(np.max(np.max(np.abs(o - r), axis=1) / np.max(np.abs(r), axis=1)))
+  return out

@@ -52,6 +52,7 @@ from golden_cases import harness, runners  # noqa: E402
 # family name -> module with `cases()`; one line per family.
 FAMILIES = {
   "rmsprop": "golden_cases.rmsprop",
+  "ema": "golden_cases.ema",
 }
 
 ROOT = Path(__file__).resolve().parent.parent

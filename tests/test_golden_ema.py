@@ -1,0 +1,81 @@
+"""Keras EMA (``use_ema=True``) against trajectories recorded from tf_keras and Keras 3.
+
+The files in tests/golden/ema/ come from tools/make_golden.py (family ``ema``, cases in
+tools/golden_cases/ema.py). Each holds the parameters after every step and, as
+``extra/average/<leaf>``, the framework's moving average after every step (the last row is the
+final average that ``finalize_variable_values`` installs). Both are compared after every step with
+the normwise error max|ours - ref| / max|ref| per leaf: <= 1e-6 in float32 (1e-5 beyond 100 steps),
+<= 1e-12 in float64.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import optim_jax as oj
+from tests import golden_utils
+
+FAMILY = "ema"
+CASES = golden_utils.case_names(FAMILY)
+
+
+def _averages(name: str) -> dict[str, np.ndarray]:
+  prefix = "extra/average/"
+  with np.load(golden_utils.GOLDEN_DIR / FAMILY / f"{name}.npz") as data:
+    return {k[len(prefix) :]: data[k] for k in data.files if k.startswith(prefix)}
+
+
+def _replay(tx, case):
+  """Params and oj.ema_params(state) after every step, under jit (one lax.scan)."""
+  init = jax.tree.map(lambda x: jnp.asarray(x, case.dtype), case.init)
+  grads = jax.tree.map(lambda x: jnp.asarray(x, case.dtype), case.grads)
+
+  def body(carry, g):
+    params, state = carry
+    updates, state = tx.update(g, state, params)
+    params = optax.apply_updates(params, updates)
+    return (params, state), (params, oj.ema_params(state))
+
+  @jax.jit
+  def run(params, grads):
+    return jax.lax.scan(body, (params, tx.init(params)), grads)[1]
+
+  return jax.tree.map(np.asarray, run(init, grads))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_params_and_average(name):
+  case = golden_utils.load_case(FAMILY, name)
+  with golden_utils.precision(case):
+    params, average = _replay(golden_utils.build_optimizer(case.meta), case)
+  for what, ours, ref in (("params", params, case.params), ("average", average, _averages(name))):
+    errors = golden_utils.normwise_error(ours, ref)
+    worst = max(errors.values())
+    assert worst <= case.tolerance, (
+      f"{name} {what}: normwise error {worst:.3g} > {case.tolerance:g} ({case.meta['framework']} "
+      f"{case.meta['framework_version']}, {case.dtype}); per leaf {errors}"
+    )
+
+
+def test_grid_covers_every_option():
+  seen = collections.defaultdict(set)
+  for name in CASES:
+    meta = golden_utils.load_case(FAMILY, name).meta
+    fw, cfg = meta["framework"], meta["config"]
+    kw = cfg["kwargs"]
+    assert kw["use_ema"] and "average" in meta["extras"], name
+    assert cfg["schedule"] is not None and kw["momentum"] > 0, f"{name}: needs a schedule and momentum"
+    seen[fw, "dtype"].add(meta["dtype"])
+    seen[fw, "frequency"].add(kw.get("ema_overwrite_frequency", "default"))
+    seen[fw, "long"].add(meta["steps"] > 100)
+  for fw in ("tf_keras", "keras"):
+    assert seen[fw, "dtype"] == {"float32", "float64"}
+    assert {None, 1, 3} <= seen[fw, "frequency"]
+    assert seen[fw, "long"] == {False, True}
+  assert "default" in seen["tf_keras", "frequency"]  # tf_keras's RMSprop default, 100

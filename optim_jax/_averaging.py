@@ -87,7 +87,7 @@ def averaged_sgd(
 
   def update_fn(updates, state, params=None):
     if params is None:
-      raise ValueError(optax.NO_PARAMS_MSG)
+      raise ValueError(_base.NO_PARAMS_MSG)
     eta, mu = state.eta, state.mu
 
     def one(g, p, ax):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -10,6 +12,7 @@ import optax
 import pytest
 
 import optim_jax as oj
+from tests import registry
 
 
 def _step(tx, state, params, g=1.0):
@@ -164,3 +167,30 @@ def test_inject_dtype_override_and_float64_params():
 def test_inject_binds_arguments_at_construction():
   with pytest.raises(TypeError):
     oj.inject_hyperparams(oj.keras.rmsprop)(not_an_argument=1.0)
+
+
+@pytest.mark.parametrize("entry", [e for e in registry.ENTRIES if e.hyperparams], ids=lambda e: e.name)
+def test_every_factory_under_oj_inject_hyperparams_bfloat16(entry):
+  """Float hyperparameters stay float32 for bfloat16 params, and the updates match the plain factory."""
+  static = tuple(k for k in inspect.signature(entry.factory).parameters if k not in entry.hyperparams)
+  injected = oj.inject_hyperparams(entry.factory, static_args=static)(**entry.kwargs)
+  plain = entry.make()
+  params = {
+    "w": jnp.linspace(-1, 1, 6, dtype=jnp.bfloat16).reshape(2, 3),
+    "s": jnp.asarray(0.5, jnp.bfloat16),
+  }
+  s1, s2 = plain.init(params), injected.init(params)
+  for name in entry.hyperparams:
+    value = s2.hyperparams[name]
+    if jnp.issubdtype(value.dtype, jnp.floating):
+      assert value.dtype == jnp.float32, name
+  with jax.numpy_dtype_promotion("strict"):
+    for i in range(3):
+      g = jax.tree.map(
+        lambda p, i=i: (jnp.cos(p.astype(jnp.float32) * 3 + i) * (i + 1)).astype(p.dtype), params
+      )
+      u1, s1 = plain.update(g, s1, params, **entry.extra_args)
+      u2, s2 = injected.update(g, s2, params, **entry.extra_args)
+      chex.assert_trees_all_equal_dtypes(u1, g)
+      chex.assert_trees_all_close(u1, u2, rtol=1e-6, atol=0)
+      params = optax.apply_updates(params, u1)

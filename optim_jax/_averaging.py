@@ -20,9 +20,9 @@ class AveragedSgdState(NamedTuple):
   ax: optax.Params  # the running average of the parameters
 
 
-def _scalar_dtype(params: Any) -> jnp.dtype:
-  """float64 if some parameter is float64, else float32 (PyTorch keeps eta and mu as scalars)."""
-  dtypes = [_base.compute_dtype(jnp.result_type(p)) for p in jax.tree.leaves(params)]
+def _widest(tree: Any) -> jnp.dtype:
+  """float64 if some leaf is float64, else float32: the precision eta and mu are computed in."""
+  dtypes = [_base.compute_dtype(jnp.result_type(p)) for p in jax.tree.leaves(tree)]
   dtypes = [d for d in dtypes if jnp.issubdtype(d, jnp.floating)]
   return max(dtypes, key=lambda d: d.itemsize, default=jnp.dtype(jnp.float32))
 
@@ -32,6 +32,8 @@ def averaged_sgd(
   lambd: Any = 1e-4,
   alpha: Any = 0.75,
   t0: Any = 1e6,
+  *,
+  scalar_dtype: Any = jnp.float32,
 ) -> optax.GradientTransformation:
   r"""SGD with a decaying step size and a Polyak average of the iterates (``torch.optim.ASGD``).
 
@@ -55,6 +57,9 @@ def averaged_sgd(
     lambd: decay term :math:`\lambda` >= 0.
     alpha: power :math:`\alpha` >= 0 of the step-size decay.
     t0: the update after which averaging starts (before it, ``ax`` is the current parameters).
+    scalar_dtype: dtype in which eta and mu are kept between updates. PyTorch keeps them in its
+      default dtype, float32 unless ``torch.set_default_dtype(torch.float64)``, even for float64
+      parameters; they are computed in the widest parameter precision and rounded to it.
 
   Returns:
     An ``optax.GradientTransformation`` whose ``update`` needs ``params``.
@@ -75,13 +80,14 @@ def averaged_sgd(
   _base.check_range("learning_rate", learning_rate, lo=0.0)
   _base.check_range("lambd", lambd, lo=0.0)
   _base.check_range("alpha", alpha, lo=0.0)
+  scalar_dtype = jnp.dtype(scalar_dtype)
 
   def init_fn(params):
-    sd = _scalar_dtype(params)
+    lr0 = _base.hyper(_base.value_at(learning_rate, _base.count_state_init()), _widest(params))
     return AveragedSgdState(
       count=_base.count_state_init(),
-      eta=_base.hyper(_base.value_at(learning_rate, _base.count_state_init()), sd),
-      mu=jnp.ones([], sd),
+      eta=lr0.astype(scalar_dtype),
+      mu=jnp.ones([], scalar_dtype),
       ax=jax.tree.map(_base.like, params),
     )
 
@@ -101,12 +107,15 @@ def averaged_sgd(
       return u, ax_new.astype(ax.dtype)
 
     out, ax = _base.unzip(jax.tree.map(one, updates, params, state.ax), updates, 2)
-    sd = eta.dtype
+    wd = _widest(params)  # computed in double where the parameters are, then rounded (as PyTorch)
     count = optax.safe_increment(state.count)
-    t = count.astype(sd)
-    lr = _base.hyper(_base.value_at(learning_rate, state.count), sd)
-    eta_new = lr / (1 + _base.hyper(lambd, sd) * lr * t) ** _base.hyper(alpha, sd)
-    mu_new = 1 / jnp.maximum(jnp.ones([], sd), t - _base.hyper(t0, sd))
-    return out, AveragedSgdState(count=count, eta=eta_new, mu=mu_new, ax=ax)
+    t = count.astype(wd)
+    lr = _base.hyper(_base.value_at(learning_rate, state.count), wd)
+    eta_new = lr / (1 + _base.hyper(lambd, wd) * lr * t) ** _base.hyper(alpha, wd)
+    mu_new = 1 / jnp.maximum(jnp.ones([], wd), t - _base.hyper(t0, wd))
+    new_state = AveragedSgdState(
+      count=count, eta=eta_new.astype(scalar_dtype), mu=mu_new.astype(scalar_dtype), ax=ax
+    )
+    return out, new_state
 
   return optax.GradientTransformation(init_fn, update_fn)

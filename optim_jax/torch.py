@@ -192,9 +192,10 @@ def asgd(
   ==========================  ===============================================================
   PyTorch                      optim_jax
   ==========================  ===============================================================
-  eta, mu                      scalars in the widest parameter precision (float32, or float64
-                               with float64 parameters); PyTorch holds them in its default dtype
-                               (float32 unless ``torch.set_default_dtype(torch.float64)``)
+  eta, mu                      float32 scalars, computed in the widest parameter precision and
+                               rounded, as PyTorch keeps them in its default dtype (float32 unless
+                               ``torch.set_default_dtype(torch.float64)``, which this preset does
+                               not follow: 1e-8 relative in float64)
   average ``ax``               ``oj.ema_params(state)``; parameters never replaced (as PyTorch)
   negative lambd, alpha        ValueError (PyTorch accepts them: they make eta grow or flip sign)
   ``foreach``, ``capturable``,  not arguments: XLA fuses the update

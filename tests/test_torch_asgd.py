@@ -12,8 +12,12 @@ import optim_jax as oj
 
 
 def _reference(p, grads, lr, lambd, alpha, t0, wd=0.0, maximize=False):
-  """torch.optim.ASGD's single-tensor loop in numpy float64; lr(k) is the group lr at update k (0-based)."""
-  eta, mu, ax = lr(0), 1.0, np.zeros_like(p)
+  """torch.optim.ASGD's single-tensor loop in numpy float64; lr(k) is the group lr at update k (0-based).
+
+  eta and mu are rounded to float32, PyTorch's default dtype, in which it keeps them.
+  """
+  f32 = lambda x: float(np.float32(x))
+  eta, mu, ax = f32(lr(0)), 1.0, np.zeros_like(p)
   params, avgs = [], []
   for step, g in enumerate(grads, start=1):
     g = -g if maximize else g
@@ -21,8 +25,8 @@ def _reference(p, grads, lr, lambd, alpha, t0, wd=0.0, maximize=False):
     p = p * (1 - lambd * eta)
     p = p - eta * g
     ax = p.copy() if mu == 1 else ax + mu * (p - ax)
-    eta = lr(step - 1) / (1 + lambd * lr(step - 1) * step) ** alpha
-    mu = 1 / max(1, step - t0)
+    eta = f32(lr(step - 1) / (1 + lambd * lr(step - 1) * step) ** alpha)
+    mu = f32(1 / max(1, step - t0))
     params.append(p)
     avgs.append(ax)
   return params, avgs
@@ -62,7 +66,7 @@ def test_matches_torch_loop_float64(case):
   kwargs = {("weight_decay" if k == "wd" else k): v for k, v in case.items()}
   with jax.enable_x64(True):
     got_p, got_ax, state = _run(oj.torch.asgd(lr, **kwargs), p0, grads, jnp.float64)
-    assert state[-1].eta.dtype == jnp.float64
+    assert state[-1].eta.dtype == jnp.float32
   for wp, gp, wa, ga in zip(want_p, got_p, want_ax, got_ax, strict=True):
     np.testing.assert_allclose(gp, wp, rtol=1e-14, atol=1e-15)
     np.testing.assert_allclose(ga, wa, rtol=1e-14, atol=1e-15)

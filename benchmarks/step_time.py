@@ -31,24 +31,50 @@ LR = optax.exponential_decay(1e-3, 1000, 0.5)
 def cases() -> list[tuple[str, Callable, Callable | None]]:
   """(name, preset factory, closest optax chain or None)."""
   out = [
-    ("paddle.rmsprop", lambda: oj.paddle.rmsprop(LR, momentum=0.9),
-     lambda: optax.rmsprop(LR, decay=0.95, eps=1e-6, eps_in_sqrt=True, momentum=0.9)),
-    ("paddle.rmsprop centered+clip+l2",
-     lambda: oj.paddle.rmsprop(LR, momentum=0.9, centered=True, weight_decay=1e-4,
-                               grad_clip=oj.paddle.clip_grad_by_global_norm(1.0)),
-     lambda: optax.chain(optax.clip_by_global_norm(1.0), optax.add_decayed_weights(1e-4),
-                         optax.rmsprop(LR, decay=0.95, eps=1e-6, eps_in_sqrt=True, momentum=0.9, centered=True))),
-    ("tf_keras.rmsprop wd", lambda: oj.tf_keras.rmsprop(LR, momentum=0.9, weight_decay=1e-4),
-     lambda: optax.chain(optax.rmsprop(LR, decay=0.9, eps=1e-7, eps_in_sqrt=True, momentum=0.9),
-                         optax.add_decayed_weights(lambda c: -LR(c) * 1e-4))),
-    ("keras.rmsprop clipnorm", lambda: oj.keras.rmsprop(LR, momentum=0.9, clipnorm=1.0),
-     lambda: optax.chain(optax.clip_by_block_rms(1.0),
-                         optax.rmsprop(LR, decay=0.9, eps=1e-7, eps_in_sqrt=True, momentum=0.9))),
-    ("torch.rmsprop", lambda: oj.torch.rmsprop(LR, momentum=0.9),
-     lambda: optax.rmsprop(LR, decay=0.99, eps=1e-8, eps_in_sqrt=False, momentum=0.9)),
-    ("torch.rmsprop centered+wd", lambda: oj.torch.rmsprop(LR, momentum=0.9, centered=True, weight_decay=1e-4),
-     lambda: optax.chain(optax.add_decayed_weights(1e-4),
-                         optax.rmsprop(LR, decay=0.99, eps=1e-8, eps_in_sqrt=False, momentum=0.9, centered=True))),
+    (
+      "paddle.rmsprop",
+      lambda: oj.paddle.rmsprop(LR, momentum=0.9),
+      lambda: optax.rmsprop(LR, decay=0.95, eps=1e-6, eps_in_sqrt=True, momentum=0.9),
+    ),
+    (
+      "paddle.rmsprop centered+clip+l2",
+      lambda: oj.paddle.rmsprop(
+        LR, momentum=0.9, centered=True, weight_decay=1e-4, grad_clip=oj.paddle.clip_grad_by_global_norm(1.0)
+      ),
+      lambda: optax.chain(
+        optax.clip_by_global_norm(1.0),
+        optax.add_decayed_weights(1e-4),
+        optax.rmsprop(LR, decay=0.95, eps=1e-6, eps_in_sqrt=True, momentum=0.9, centered=True),
+      ),
+    ),
+    (
+      "tf_keras.rmsprop wd",
+      lambda: oj.tf_keras.rmsprop(LR, momentum=0.9, weight_decay=1e-4),
+      lambda: optax.chain(
+        optax.rmsprop(LR, decay=0.9, eps=1e-7, eps_in_sqrt=True, momentum=0.9),
+        optax.add_decayed_weights(lambda c: -LR(c) * 1e-4),
+      ),
+    ),
+    (
+      "keras.rmsprop clipnorm",
+      lambda: oj.keras.rmsprop(LR, momentum=0.9, clipnorm=1.0),
+      lambda: optax.chain(
+        optax.clip_by_block_rms(1.0), optax.rmsprop(LR, decay=0.9, eps=1e-7, eps_in_sqrt=True, momentum=0.9)
+      ),
+    ),
+    (
+      "torch.rmsprop",
+      lambda: oj.torch.rmsprop(LR, momentum=0.9),
+      lambda: optax.rmsprop(LR, decay=0.99, eps=1e-8, eps_in_sqrt=False, momentum=0.9),
+    ),
+    (
+      "torch.rmsprop centered+wd",
+      lambda: oj.torch.rmsprop(LR, momentum=0.9, centered=True, weight_decay=1e-4),
+      lambda: optax.chain(
+        optax.add_decayed_weights(1e-4),
+        optax.rmsprop(LR, decay=0.99, eps=1e-8, eps_in_sqrt=False, momentum=0.9, centered=True),
+      ),
+    ),
   ]
   if hasattr(oj.paddle, "radam"):
     out += [
@@ -62,9 +88,11 @@ def cases() -> list[tuple[str, Callable, Callable | None]]:
     ]
   if hasattr(oj, "sag_average"):
     out += [
-      ("sag_average n=64 bf16 memory",
-       lambda: optax.chain(oj.sag_average(64, memory_dtype=jnp.bfloat16), optax.scale_by_learning_rate(LR)),
-       lambda: optax.sgd(LR)),
+      (
+        "sag_average n=64 bf16 memory",
+        lambda: optax.chain(oj.sag_average(64, memory_dtype=jnp.bfloat16), optax.scale_by_learning_rate(LR)),
+        lambda: optax.sgd(LR),
+      ),
     ]
   if hasattr(oj.torch, "asgd"):
     out += [("torch.asgd", lambda: oj.torch.asgd(LR), lambda: optax.sgd(LR))]
@@ -107,16 +135,28 @@ def time_transform(make_tx, params_fn, grads, repeats):
 
 
 def time_floor(make_tx, params_fn, grads, repeats):
-  """Reads p, g and every float state buffer; writes p and those buffers (the same traffic)."""
-  tx = make_tx()
+  """Reads p, g and every float state buffer; writes p and those buffers (the same traffic).
 
-  def floor(p, s):
+  A per-slot memory (a state leaf of shape [n, *param.shape], SAG's y) is touched one slot per step,
+  at a slot that moves with the step, as SAG must: one slot read, one slot written.
+  """
+  tx = make_tx()
+  shapes = {x.shape for x in jax.tree.leaves(params_fn())}
+
+  def touch(x, i):
+    if not jnp.issubdtype(x.dtype, jnp.floating) or x.size <= 1:
+      return x
+    if x.ndim >= 2 and x.shape[1:] in shapes and x.shape not in shapes:
+      slot = jax.lax.dynamic_index_in_dim(x, i % x.shape[0], keepdims=False)
+      return jax.lax.dynamic_update_index_in_dim(x, slot * 0.5, i % x.shape[0], 0)
+    return x * 0.5
+
+  def floor(p, s, i):
     p = jax.tree.map(lambda x, g: x + 1e-3 * g, p, grads)
-    s = jax.tree.map(lambda x: x * 0.5 if jnp.issubdtype(x.dtype, jnp.floating) and x.size > 1 else x, s)
-    return p, s
+    return p, jax.tree.map(lambda x: touch(x, i), s), i + 1
 
   step = jax.jit(floor, donate_argnums=(0, 1))
-  return _time(step, lambda: (params_fn(), tx.init(params_fn())), repeats)[0]
+  return _time(step, lambda: (params_fn(), tx.init(params_fn()), jnp.zeros([], jnp.int32)), repeats)[0]
 
 
 def state_bytes_per_param(make_tx, params) -> float:
@@ -136,9 +176,12 @@ def main(argv=None):
   params_fn = lambda: make_tree(args.params, args.leaves, 0)
   grads = make_tree(args.params, args.leaves, 1)
   device = jax.devices()[0]
-  print(f"{args.params:,} float32 params in {args.leaves} leaves on {device.platform} ({device.device_kind}); "
-        f"median of {args.repeats} steps")
-  header = f"{'case':<34}{'ms':>9}{'optax ms':>10}{'floor ms':>10}{'vs optax':>10}{'vs floor':>10}{'B/param':>9}{'compile s':>11}"
+  print(
+    f"{args.params:,} float32 params in {args.leaves} leaves on {device.platform} ({device.device_kind}); "
+    f"median of {args.repeats} steps"
+  )
+  header = f"{'case':<34}{'ms':>9}{'optax ms':>10}{'floor ms':>10}{'vs optax':>10}{'vs floor':>10}"
+  header += f"{'B/param':>9}{'compile s':>11}"
   print(header)
   rows = []
   for name, make, make_optax in cases():
@@ -147,15 +190,33 @@ def main(argv=None):
     t, compile_s = time_transform(make, params_fn, grads, args.repeats)
     t_opt = time_transform(make_optax, params_fn, grads, args.repeats)[0] if make_optax else float("nan")
     t_floor = time_floor(make, params_fn, grads, args.repeats)
-    row = dict(case=name, ms=t * 1e3, optax_ms=t_opt * 1e3, floor_ms=t_floor * 1e3, vs_optax=t / t_opt,
-               vs_floor=t / t_floor, state_bytes_per_param=state_bytes_per_param(make, params_fn()),
-               compile_s=compile_s)
+    row = dict(
+      case=name,
+      ms=t * 1e3,
+      optax_ms=t_opt * 1e3,
+      floor_ms=t_floor * 1e3,
+      vs_optax=t / t_opt,
+      vs_floor=t / t_floor,
+      state_bytes_per_param=state_bytes_per_param(make, params_fn()),
+      compile_s=compile_s,
+    )
     rows.append(row)
-    print(f"{name:<34}{row['ms']:>9.2f}{row['optax_ms']:>10.2f}{row['floor_ms']:>10.2f}{row['vs_optax']:>10.3f}"
-          f"{row['vs_floor']:>10.3f}{row['state_bytes_per_param']:>9.2f}{compile_s:>11.2f}", flush=True)
-  result = dict(params=args.params, leaves=args.leaves, repeats=args.repeats, platform=device.platform,
-                device=device.device_kind, machine=platform.machine(), jax=jax.__version__,
-                optax=optax.__version__, rows=rows)
+    print(
+      f"{name:<34}{row['ms']:>9.2f}{row['optax_ms']:>10.2f}{row['floor_ms']:>10.2f}{row['vs_optax']:>10.3f}"
+      f"{row['vs_floor']:>10.3f}{row['state_bytes_per_param']:>9.2f}{compile_s:>11.2f}",
+      flush=True,
+    )
+  result = dict(
+    params=args.params,
+    leaves=args.leaves,
+    repeats=args.repeats,
+    platform=device.platform,
+    device=device.device_kind,
+    machine=platform.machine(),
+    jax=jax.__version__,
+    optax=optax.__version__,
+    rows=rows,
+  )
   import os
 
   os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)

@@ -555,13 +555,113 @@ PLATEAU_CASES = [
     150,
   ),
   _case("d_no_cooldown", dict(learning_rate=1.0, factor=0.5, patience=3, threshold=0.0), 150),
+  _case(
+    "e_cooldown_ignores_metric",
+    dict(learning_rate=1.0, factor=0.5, patience=0, cooldown=2),
+    12,
+    note="a better metric inside the cooldown: Paddle ignores it, torch takes it as the best",
+  ),
 ]
+# name -> (seed, kind) of _plateau_metrics, or the metric list itself
 PLATEAU_METRICS = {
   "a_defaults": (1, "min"),
   "b_max_abs_cooldown": (2, "max"),
   "c_min_rel_epsilon": (3, "min"),
   "d_no_cooldown": (4, "min"),
+  "e_cooldown_ignores_metric": [1.0, 2.0, 0.5, 0.9, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7, 0.7],
 }
+
+
+# One bad argument each (or a valid edge case): Paddle's exception type is recorded, and the test
+# checks that ours raises the same type.
+_F = {"$fn": "inv_sqrt"}
+VALIDATION = [
+  ("StepDecay", dict(learning_rate=0.1, step_size=2.0)),
+  ("StepDecay", dict(learning_rate=0.1, step_size=0)),
+  ("StepDecay", dict(learning_rate=0.1, step_size=-3)),
+  ("StepDecay", dict(learning_rate=0.1, step_size=3, gamma=1.0)),
+  ("StepDecay", dict(learning_rate="0.1", step_size=3)),
+  ("StepDecay", dict(learning_rate=-0.1, step_size=3)),
+  ("StepDecay", dict(learning_rate=1, step_size=3)),
+  ("MultiStepDecay", dict(learning_rate=0.1, milestones=(3, 2))),
+  ("MultiStepDecay", dict(learning_rate=0.1, milestones=5)),
+  ("MultiStepDecay", dict(learning_rate=0.1, milestones=[2, 3], gamma=1.5)),
+  ("MultiStepDecay", dict(learning_rate=0.1, milestones=[])),
+  ("PiecewiseDecay", dict(boundaries=[], values=[0.1])),
+  ("PiecewiseDecay", dict(boundaries=[3, 5], values=[0.1, 0.2])),
+  ("NaturalExpDecay", dict(learning_rate=0.1, gamma=0.0)),
+  ("NaturalExpDecay", dict(learning_rate=0.1, gamma=-1.0)),
+  ("InverseTimeDecay", dict(learning_rate=0.1, gamma=-0.5)),
+  ("InverseTimeDecay", dict(learning_rate=-1.0, gamma=0.5)),
+  ("PolynomialDecay", dict(learning_rate=0.1, decay_steps=0)),
+  ("PolynomialDecay", dict(learning_rate=0.1, decay_steps=2.5)),
+  ("PolynomialDecay", dict(learning_rate=0.1, decay_steps=10, power=0.0)),
+  ("PolynomialDecay", dict(learning_rate=0.1, decay_steps=10, power=-1.0)),
+  ("LinearWarmup", dict(learning_rate="x", warmup_steps=3, start_lr=0.0, end_lr=0.1)),
+  ("LinearWarmup", dict(learning_rate=0.1, warmup_steps=0, start_lr=0.0, end_lr=0.1)),
+  ("LinearWarmup", dict(learning_rate=0.1, warmup_steps=2.0, start_lr=0.0, end_lr=0.1)),
+  ("LinearWarmup", dict(learning_rate=0.1, warmup_steps=3, start_lr=0.1, end_lr=0.1)),
+  ("LinearWarmup", dict(learning_rate=0.1, warmup_steps=3, start_lr=-1.0, end_lr=-0.5)),
+  ("LinearWarmup", dict(learning_rate=1, warmup_steps=3, start_lr=0, end_lr=1)),
+  ("ExponentialDecay", dict(learning_rate=0.1, gamma=1.0)),
+  ("ExponentialDecay", dict(learning_rate=0.1, gamma=0.0)),
+  ("ExponentialDecay", dict(learning_rate=0.1, gamma=1.5)),
+  ("LambdaDecay", dict(learning_rate=0.1, lr_lambda=3)),
+  ("MultiplicativeDecay", dict(learning_rate=0.1, lr_lambda=None)),
+  ("NoamDecay", dict(d_model=0, warmup_steps=10)),
+  ("NoamDecay", dict(d_model=-4, warmup_steps=10)),
+  ("NoamDecay", dict(d_model=16, warmup_steps=0)),
+  ("CosineAnnealingDecay", dict(learning_rate=0.1, T_max=10.0)),
+  ("CosineAnnealingDecay", dict(learning_rate=0.1, T_max=0)),
+  ("CosineAnnealingDecay", dict(learning_rate=0.1, T_max=10, eta_min="0")),
+  ("OneCycleLR", dict(max_learning_rate="1", total_steps=10)),
+  ("OneCycleLR", dict(max_learning_rate=-1.0, total_steps=10)),
+  ("OneCycleLR", dict(max_learning_rate=1.0, total_steps=10, end_learning_rate=-1.0)),
+  ("OneCycleLR", dict(max_learning_rate=1.0, total_steps=10.0)),
+  ("OneCycleLR", dict(max_learning_rate=1.0, total_steps=0)),
+  ("OneCycleLR", dict(max_learning_rate=1.0, total_steps=10, phase_pct=1)),
+  ("OneCycleLR", dict(max_learning_rate=1.0, total_steps=10, phase_pct=1.5)),
+  ("OneCycleLR", dict(max_learning_rate=1.0, total_steps=10, phase_pct=0.5, three_phase=True)),
+  ("OneCycleLR", dict(max_learning_rate=1.0, total_steps=10, anneal_strategy="x")),
+  ("OneCycleLR", dict(max_learning_rate=1.0, total_steps=10, divide_factor=0.0)),
+  ("OneCycleLR", dict(max_learning_rate=1.0, total_steps=10, divide_factor=-1.0)),
+  ("OneCycleLR", dict(max_learning_rate=1.0, total_steps=10, phase_pct=0.1)),
+  ("OneCycleLR", dict(max_learning_rate=1.0, total_steps=10, phase_pct=1.0)),
+  ("CyclicLR", dict(base_learning_rate=0.1, max_learning_rate=-1.0, step_size_up=3)),
+  ("CyclicLR", dict(base_learning_rate=0.1, max_learning_rate=1.0, step_size_up=0)),
+  ("CyclicLR", dict(base_learning_rate=0.1, max_learning_rate=1.0, step_size_up=2.0)),
+  ("CyclicLR", dict(base_learning_rate=0.1, max_learning_rate=1.0, step_size_up=2, step_size_down=0)),
+  ("CyclicLR", dict(base_learning_rate=0.1, max_learning_rate=1.0, step_size_up=2, exp_gamma=1)),
+  ("CyclicLR", dict(base_learning_rate=0.1, max_learning_rate=1.0, step_size_up=2, mode="x")),
+  ("CyclicLR", dict(base_learning_rate=0.1, max_learning_rate=1.0, step_size_up=2, mode="x", scale_fn=_F)),
+  ("CyclicLR", dict(base_learning_rate=0.1, max_learning_rate=1.0, step_size_up=2, scale_mode="x")),
+  ("CyclicLR", dict(base_learning_rate=-0.1, max_learning_rate=1.0, step_size_up=2)),
+  ("LinearLR", dict(learning_rate=0.1, total_steps=10, start_factor=0.0)),
+  ("LinearLR", dict(learning_rate=0.1, total_steps=10, start_factor=1.5)),
+  ("LinearLR", dict(learning_rate=0.1, total_steps=10, end_factor=-0.1)),
+  ("LinearLR", dict(learning_rate=0.1, total_steps=0)),
+  ("CosineAnnealingWarmRestarts", dict(learning_rate=0.1, T_0=0)),
+  ("CosineAnnealingWarmRestarts", dict(learning_rate=0.1, T_0=2.0)),
+  ("CosineAnnealingWarmRestarts", dict(learning_rate=0.1, T_0=2, T_mult=0)),
+  ("CosineAnnealingWarmRestarts", dict(learning_rate=0.1, T_0=2, T_mult=1.5)),
+  ("ReduceOnPlateau", dict(learning_rate=0.1, mode="x")),
+  ("ReduceOnPlateau", dict(learning_rate=0.1, factor=1.0)),
+  ("ReduceOnPlateau", dict(learning_rate=0.1, threshold_mode="x")),
+  ("ReduceOnPlateau", dict(learning_rate="0.1")),
+  ("ReduceOnPlateau", dict(learning_rate=1, mode="MAX", threshold_mode="ABS")),
+]
+
+
+def record_validation() -> list[dict[str, Any]]:
+  out = []
+  for cls, kwargs in VALIDATION:
+    try:
+      paddle_scheduler(cls, kwargs)
+      raised, message = None, ""
+    except Exception as err:  # noqa: BLE001 - the type is what is recorded
+      raised, message = type(err).__name__, str(err)
+    out.append({"class": cls, "kwargs": kwargs, "paddle_raises": raised, "message": message})
+  return out
 
 
 # --- building the framework objects -----------------------------------------------------------------
@@ -739,8 +839,9 @@ def record_paddle_torch() -> dict[str, dict[str, Any]]:
   # ReduceOnPlateau: the lr after each metric.
   arrays, meta = {}, {}
   for case in PLATEAU_CASES:
-    seed, kind = PLATEAU_METRICS[case["name"]]
-    metrics = _plateau_metrics(seed, case["n"], kind)
+    spec = PLATEAU_METRICS[case["name"]]
+    seed, kind = (None, "given") if isinstance(spec, list) else spec
+    metrics = spec if isinstance(spec, list) else _plateau_metrics(seed, case["n"], kind)
     sched = paddle.optimizer.lr.ReduceOnPlateau(**case["kwargs"])
     lrs = []
     for m in metrics:
@@ -817,6 +918,13 @@ def main() -> int:
     dest.unlink()
   versions = _versions()
   OUT.mkdir(parents=True, exist_ok=True)
+  validation = {
+    "framework": "paddle",
+    "framework_version": versions.get("paddle"),
+    "cases": record_validation(),
+    "generated_by": "tools/golden_cases/schedules.py",
+  }
+  (OUT / "validation.json").write_text(json.dumps(validation, indent=1) + "\n")
   for cls, data in recorded.items():
     arrays, meta = data["arrays"], data["meta"]
     for name, per_fw in keras_values.get(cls, {}).items():

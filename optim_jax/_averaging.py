@@ -99,8 +99,11 @@ def averaged_sgd(
     def one(g, p, ax):
       cd = _base.compute_dtype(g.dtype)
       e = eta.astype(cd)
-      decay = e * _base.hyper(lambd, cd)
-      u = (-(decay * p.astype(cd)) - e * g.astype(cd)).astype(g.dtype)
+      # PyTorch multiplies by 1 - lambd*eta rounded to the parameter's dtype; with lambd*eta ~ 1e-6
+      # that rounding is a bias of up to half an ulp per step, kept here (c p - p, not -lambd eta p)
+      pc = p.astype(cd)
+      c = 1 - e * _base.hyper(lambd, cd)
+      u = ((c * pc - pc) - e * g.astype(cd)).astype(g.dtype)
       p_new = (p + u).astype(p.dtype)  # what optax.apply_updates will produce
       pc, axc, m = p_new.astype(cd), ax.astype(cd), mu.astype(cd)
       ax_new = jnp.where(m == 1, pc, axc + m * (pc - axc))
@@ -111,7 +114,10 @@ def averaged_sgd(
     count = optax.safe_increment(state.count)
     t = count.astype(wd)
     lr = _base.hyper(_base.value_at(learning_rate, state.count), wd)
-    eta_new = lr / (1 + _base.hyper(lambd, wd) * lr * t) ** _base.hyper(alpha, wd)
+    # lr (1 + x)^-alpha as lr + lr expm1(-alpha log1p(x)): the correction is computed relative to
+    # itself, so float32 gets eta to about half an ulp for small x (PyTorch: double, then rounded)
+    shrink = jnp.expm1(-_base.hyper(alpha, wd) * jnp.log1p(_base.hyper(lambd, wd) * lr * t))
+    eta_new = lr + lr * shrink
     mu_new = 1 / jnp.maximum(jnp.ones([], wd), t - _base.hyper(t0, wd))
     new_state = AveragedSgdState(
       count=count, eta=eta_new.astype(scalar_dtype), mu=mu_new.astype(scalar_dtype), ax=ax

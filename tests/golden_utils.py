@@ -195,6 +195,10 @@ OPTIMIZERS: dict[str, tuple[Callable, Callable]] = {
   "tf_keras.optimizers.RMSprop": (_keras, oj.tf_keras.rmsprop),
   "keras.optimizers.RMSprop": (_keras, oj.keras.rmsprop),
   "torch.optim.RMSprop": (_torch, oj.torch.rmsprop),
+  "paddle.optimizer.RAdam": (_paddle, oj.paddle.radam),
+  "torch.optim.RAdam": (_torch, oj.torch.radam),
+  "paddle.optimizer.ASGD": (_paddle, oj.paddle.asgd),
+  "torch.optim.ASGD": (_torch, oj.torch.asgd),
 }
 
 

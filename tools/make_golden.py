@@ -53,6 +53,8 @@ from golden_cases import harness, runners  # noqa: E402
 FAMILIES = {
   "rmsprop": "golden_cases.rmsprop",
   "ema": "golden_cases.ema",
+  "radam": "golden_cases.radam",
+  "asgd": "golden_cases.asgd",
 }
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,6 +20,17 @@ class SagAverageState(NamedTuple):
   y: optax.Updates  # memory, shaped [batch_num, *parameter.shape]
 
 
+def _write_slot(y: jax.Array, value: jax.Array, slot: jax.Array) -> jax.Array:
+  """y[slot] = value in place. XLA on CPU rewrites an update of a 16-bit float buffer as convert to
+  float32 -> update -> convert back, a pass over the whole memory; on the same bits as uint16 it
+  is one slot (bitcasts are free)."""
+  if jnp.issubdtype(y.dtype, jnp.floating) and y.dtype.itemsize == 2:
+    bits = lax.bitcast_convert_type(y, jnp.uint16)
+    bits = lax.dynamic_update_index_in_dim(bits, lax.bitcast_convert_type(value, jnp.uint16), slot, axis=0)
+    return lax.bitcast_convert_type(bits, y.dtype)
+  return lax.dynamic_update_index_in_dim(y, value, slot, axis=0)
+
+
 def sag_average(batch_num: int, *, memory_dtype: Any = None) -> optax.GradientTransformationExtraArgs:
   r"""Averages the latest gradient of each of ``batch_num`` batches (SAG; Paddle's ``ASGD``).
 
@@ -101,7 +112,7 @@ def sag_average(batch_num: int, *, memory_dtype: Any = None) -> optax.GradientTr
       # makes the write depend on the read, so XLA orders them and updates y in place; without it
       # XLA copies the whole memory (twice, on CPU).
       tie = jnp.minimum(jnp.abs(d_new), jnp.zeros([], cd))
-      y_new = lax.dynamic_update_index_in_dim(y, (stored.astype(cd) - tie).astype(y.dtype), slot, axis=0)
+      y_new = _write_slot(y, (stored.astype(cd) - tie).astype(y.dtype), slot)
       out = d_new / divisor.astype(cd)
       return out.astype(g.dtype), d_new.astype(d.dtype), y_new
 

@@ -652,6 +652,19 @@ VALIDATION = [
 ]
 
 
+def record_signatures() -> dict[str, list[list[Any]]]:
+  """Each class's arguments and defaults, as [name, repr(default) or None] (no default)."""
+  import inspect
+
+  import paddle
+
+  out = {}
+  for cls in [*LR_CASES, "ReduceOnPlateau"]:
+    params = inspect.signature(getattr(paddle.optimizer.lr, cls)).parameters.values()
+    out[cls] = [[p.name, None if p.default is p.empty else repr(p.default)] for p in params]
+  return out
+
+
 def record_validation() -> list[dict[str, Any]]:
   out = []
   for cls, kwargs in VALIDATION:
@@ -922,6 +935,7 @@ def main() -> int:
     "framework": "paddle",
     "framework_version": versions.get("paddle"),
     "cases": record_validation(),
+    "signatures": record_signatures(),
     "generated_by": "tools/golden_cases/schedules.py",
   }
   (OUT / "validation.json").write_text(json.dumps(validation, indent=1) + "\n")

@@ -40,8 +40,8 @@ class MLP(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    x = nn.tanh(nn.Dense(self.width)(x))
-    x = nn.tanh(nn.Dense(self.width)(x))
+    x = nn.relu(nn.Dense(self.width)(x))
+    x = nn.relu(nn.Dense(self.width)(x))
     return nn.Dense(3)(x)
 
 
@@ -52,7 +52,9 @@ def presets(steps: int) -> dict[str, Callable[[], optax.GradientTransformation]]
     "paddle.rmsprop": lambda: oj.paddle.rmsprop(
       decay(3e-3), rho=0.9, momentum=0.9, weight_decay=1e-4, grad_clip=oj.paddle.clip_grad_by_global_norm(1.0)
     ),
-    "tf_keras.rmsprop": lambda: oj.tf_keras.rmsprop(decay(3e-3), momentum=0.9, weight_decay=1e-4, clipnorm=1.0),
+    "tf_keras.rmsprop": lambda: oj.tf_keras.rmsprop(
+      decay(3e-3), momentum=0.9, weight_decay=1e-4, clipnorm=1.0
+    ),
     "keras.rmsprop": lambda: oj.keras.rmsprop(decay(3e-3), momentum=0.9, global_clipnorm=1.0),
     "torch.rmsprop": lambda: optax.chain(
       oj.torch.clip_grad_norm(1.0), oj.torch.rmsprop(decay(3e-3), momentum=0.9, weight_decay=1e-4)
@@ -60,10 +62,11 @@ def presets(steps: int) -> dict[str, Callable[[], optax.GradientTransformation]]
     "optax.rmsprop": lambda: optax.rmsprop(decay(3e-3), decay=0.9, momentum=0.9),
   }
   for name, make in (
-    ("paddle.radam", lambda: oj.paddle.radam(decay(1e-2))),
-    ("torch.radam", lambda: oj.torch.radam(decay(1e-2), decoupled_weight_decay=True, weight_decay=1e-4)),
-    ("paddle.asgd", lambda: oj.paddle.asgd(decay(0.3), batch_num=4)),
-    ("torch.asgd", lambda: oj.torch.asgd(decay(0.3), t0=steps // 2)),
+    ("paddle.radam", lambda: oj.paddle.radam(decay(0.03))),
+    ("torch.radam", lambda: oj.torch.radam(decay(0.03), decoupled_weight_decay=True, weight_decay=1e-4)),
+    # SAG: one memory slot per batch of the epoch (batches are visited in a fixed cyclic order)
+    ("paddle.asgd", lambda: oj.paddle.asgd(decay(1.0), batch_num=BATCHES)),
+    ("torch.asgd", lambda: oj.torch.asgd(decay(1.0), t0=steps // 2)),
   ):
     module, fn = name.split(".")
     if hasattr(getattr(oj, module), fn):
@@ -71,7 +74,12 @@ def presets(steps: int) -> dict[str, Callable[[], optax.GradientTransformation]]
   return table
 
 
+BATCHES = 12  # the training set is split once into this many batches, visited in a fixed order
+
+
 def train(make_tx, steps: int, batch: int, seed: int = 0) -> dict[str, float]:
+  """Epochs over a fixed partition of the shuffled training set (as a Paddle or PyTorch loop with
+  ``shuffle=False`` does); ``batch`` caps the batch size."""
   x_train, y_train = spirals(500, seed=seed)
   x_test, y_test = spirals(200, seed=seed + 1)
   model = MLP()
@@ -93,8 +101,9 @@ def train(make_tx, steps: int, batch: int, seed: int = 0) -> dict[str, float]:
     return optax.apply_updates(p, updates), s, loss
 
   step = jax.jit(step, donate_argnums=(0, 1))
-  rng = np.random.default_rng(seed)
-  order = [rng.choice(len(x_train), batch, replace=False) for _ in range(steps)]
+  perm = np.random.default_rng(seed).permutation(len(x_train))
+  parts = [part[:batch] for part in np.array_split(perm, BATCHES)]
+  order = [parts[i % BATCHES] for i in range(steps)]
   t0 = time.perf_counter()
   params, opt_state, loss = step(params, opt_state, x_train[order[0]], y_train[order[0]])
   jax.block_until_ready(loss)
@@ -125,7 +134,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
   unknown = sorted(set(names) - set(table))
   if unknown:
     parser.error(f"unknown presets {unknown}; choose from {sorted(table)}")
-  print(f"optim_jax {oj.__version__} demo: 3-class spirals, MLP 2-64-64-3, {args.steps} steps, batch {args.batch}")
+  print(f"optim_jax {oj.__version__} demo: 3-class spirals, ReLU MLP 2-64-64-3, {args.steps} steps, ", end="")
+  print(f"{BATCHES} batches of <= {args.batch} per epoch")
   results = {}
   for name in names:
     print(f"  {name}", flush=True)

@@ -175,4 +175,6 @@ def test_plateau_vs_torch_reduce_lr_on_plateau():
     same = np.allclose(arrays[f"{name}/torch"], arrays[f"{name}/paddle"], rtol=1e-12)
     if info["kwargs"].get("cooldown", 0) == 0:
       assert same, name
-  assert not np.allclose(arrays["e_cooldown_ignores_metric/torch"], arrays["e_cooldown_ignores_metric/paddle"])
+  assert not np.allclose(
+    arrays["e_cooldown_ignores_metric/torch"], arrays["e_cooldown_ignores_metric/paddle"]
+  )

@@ -55,18 +55,29 @@ def _split(a: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 def two_sum(a: jax.Array, b: jax.Array) -> DF:
-  """s = fl(a + b) and the exact error (Knuth)."""
+  """s = fl(a + b) and the exact error (Knuth).
+
+  The operands go through an optimization barrier: XLA's simplifier otherwise folds constants
+  through additions (``(b + 1) - 1`` becomes ``b``), which zeroes the error term.
+  """
+  a, b = jax.lax.optimization_barrier((jnp.asarray(a, F32), jnp.asarray(b, F32)))
   s = a + b
   bb = s - a
   return s, (a - (s - bb)) + (b - bb)
 
 
 def two_prod(a: jax.Array, b: jax.Array) -> DF:
-  """p = fl(a * b) and the exact error (Dekker)."""
-  p = a * b
+  """a * b as s + e, exactly but for ~2**-48 (Dekker's split, summed with two_sum).
+
+  The partial products of the 12-bit halves are exact, so contracting any of them with an addition
+  into an FMA cannot change a result; ``fl(a * b)`` itself is never used (XLA may fuse it into an
+  FMA on one path and not another, which breaks the classic ``a*b - fl(a*b)`` error term).
+  """
   ah, al = _split(a)
   bh, bl = _split(b)
-  return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+  s, e1 = two_sum(ah * bh, ah * bl)
+  s, e2 = two_sum(s, al * bh)
+  return s, (e1 + e2) + al * bl
 
 
 def df(value: float) -> DF:
@@ -81,8 +92,7 @@ def df_of(x: jax.Array) -> DF:
 
 
 def _renorm(hi, lo) -> DF:
-  s = hi + lo
-  return s, lo - (s - hi)
+  return two_sum(hi, lo)  # hi dominates: the error is exact
 
 
 def df_add(x: DF, y: DF) -> DF:
@@ -134,12 +144,18 @@ def power(base: float, n: jax.Array) -> DF:
     table_lo = np.array(
       [np.float32(f - float(np.float32(f))) if math.isfinite(f) else 0.0 for f in factors], np.float32
     )
-  out = df_of(jnp.ones(n.shape, F32))
-  for j in range(31):
-    bit = (n >> j) & 1 == 1
-    factor = (jnp.where(bit, table_hi[j], f32(1.0)), jnp.where(bit, table_lo[j], f32(0.0)))
-    out = df_mul(out, factor)
-  return out
+  rows = (jnp.asarray(table_hi), jnp.asarray(table_lo), jnp.arange(31, dtype=I32))
+  (hi, lo, _), _ = jax.lax.scan(_power_step, (*df_of(jnp.ones(n.shape, F32)), n), rows)  # small to compile
+  return hi, lo
+
+
+def _power_step(carry, row):
+  """One bit of binary exponentiation (module level, so that eager calls reuse the compiled scan)."""
+  hi, lo, n = carry
+  factor_hi, factor_lo, j = row
+  bit = (n >> j) & 1 == 1
+  hi, lo = df_mul((hi, lo), (jnp.where(bit, factor_hi, f32(1.0)), jnp.where(bit, factor_lo, f32(0.0))))
+  return (hi, lo, n), None
 
 
 def scaled_power(scale: float, base: float, n: jax.Array) -> jax.Array:

@@ -125,9 +125,11 @@ def one_cycle_lr(
   :math:`a + (b - a) u`. These boundaries are Paddle's (and PyTorch's); optax's
   ``cosine_onecycle_schedule`` puts them at ``int(pct * N)`` and ``N``.
 
-  Counts past the end: Paddle computes count ``total_steps`` (one past the last annealing step,
-  slightly beyond ``end_learning_rate``) and raises ValueError after it. This schedule returns
-  Paddle's value at ``total_steps`` and ``end_learning_rate`` for every larger count.
+  Counts past the end: Paddle computes count ``total_steps`` (one past the last annealing step, so
+  the last phase's fraction is above 1 and the rate is slightly beyond ``end_learning_rate``; with
+  ``'linear'`` and a small ``end_learning_rate`` it is negative) and raises ValueError after it.
+  This schedule returns Paddle's value at ``total_steps`` and ``end_learning_rate`` for every larger
+  count.
 
   Args:
     max_learning_rate: the peak, >= 0.
@@ -189,7 +191,7 @@ def one_cycle_lr(
     # and a float32-pair constant, so the value is accurate at both ends of the phase.
     size = stop - start
     first = 2 * (e.astype(c.F32) - c.f32(start)) <= c.f32(size)
-    scale = math.pi / (2 * size) if cosine else 1.0 / size
+    scale = 0.0 if size == 0 else math.pi / (2 * size) if cosine else 1.0 / size
     u = c.df_mul(
       c.df_add(c.df_of((e - math.floor(start)).astype(c.F32)), c.df(math.floor(start) - start)), c.df(scale)
     )

@@ -179,20 +179,23 @@ def polynomial_decay(
   c.number(power, "power")
   c.require(power > 0.0, AssertionError, "power", power, "power > 0 so that the learning rate decays")
   c.learning_rate(learning_rate)
-  d, p = int(decay_steps), float(power)
+  d, p32 = int(decay_steps), c.f32(power)
+  dp = c.f32(float(power) - float(p32))
   amp, end = float(learning_rate) - float(end_lr), float(end_lr)
 
   def schedule(count):
     e = c.count_i32(count)
     if cycle:
-      den = d * jnp.maximum(e // d + (e % d != 0), 1)
+      den = d * jnp.maximum(e // d + (e % d != 0).astype(c.I32), 1)
       num = den - e
     else:
       den = jnp.full_like(e, d)
       num = d - jnp.minimum(e, d)
     hi, lo = c.df_div(c.df_of(num.astype(c.F32)), c.df_of(den.astype(c.F32)))
-    pw = jnp.power(hi, c.f32(p))  # (hi + lo)**p = hi**p (1 + p lo / hi) to first order
-    fix = jnp.where(hi > 0, c.f32(p) * lo / jnp.where(hi > 0, hi, 1.0), 0.0)
+    # (hi + lo)**p = hi**p32 (1 + p lo / hi + (p - p32) log hi) to first order
+    pw = jnp.power(hi, p32)
+    safe = jnp.where(hi > 0, hi, 1.0)
+    fix = jnp.where(hi > 0, p32 * lo / safe + dp * jnp.log(safe), 0.0)
     return c.affine(amp, (pw, pw * fix), end)
 
   return schedule

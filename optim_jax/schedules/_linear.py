@@ -40,12 +40,10 @@ def linear_lr(
   start, stop, slope = lr0 * start_factor, lr0 * end_factor, lr0 * (end_factor - start_factor) / n
 
   def schedule(count):
-    m = jnp.minimum(c.count_i32(count), last)
+    m = jnp.minimum(c.count_i32(count), last).astype(c.F32)
     # from the nearer end, so a rate that decays to 0 keeps its relative accuracy there
-    rest = c.df_add(c.df(n), c.df_of(-m.astype(c.F32)))
-    return jnp.where(
-      2 * m <= n, c.affine(slope, c.df_of(m.astype(c.F32)), start), c.affine(-slope, rest, stop)
-    )
+    rest = c.df_add(c.df(n), c.df_of(-m))
+    return jnp.where(2 * m <= c.f32(n), c.affine(slope, c.df_of(m), start), c.affine(-slope, rest, stop))
 
   return schedule
 

@@ -55,6 +55,7 @@ FAMILIES = {
   "ema": "golden_cases.ema",
   "radam": "golden_cases.radam",
   "asgd": "golden_cases.asgd",
+  "schedules": "golden_cases.schedules",
 }
 
 ROOT = Path(__file__).resolve().parent.parent

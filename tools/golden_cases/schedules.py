@@ -969,8 +969,97 @@ def main() -> int:
 # --- RMSProp trajectories for tools/make_golden.py (family "schedules") ----------------------------
 
 
+_RMS = {"rho": 0.9, "epsilon": 1e-6, "momentum": 0.9, "centered": False}
+# class -> kwargs of a schedule that changes several times within 60 updates
+TRAJECTORY_SCHEDULES: dict[str, dict[str, Any]] = {
+  "StepDecay": dict(learning_rate=0.01, step_size=7, gamma=0.5),
+  "MultiStepDecay": dict(learning_rate=0.01, milestones=[5, 17, 30], gamma=0.5),
+  "PiecewiseDecay": dict(boundaries=[10, 25, 40], values=[0.01, 0.005, 0.002, 0.001]),
+  "NaturalExpDecay": dict(learning_rate=0.01, gamma=0.05),
+  "InverseTimeDecay": dict(learning_rate=0.01, gamma=0.1),
+  "PolynomialDecay": dict(learning_rate=0.01, decay_steps=15, end_lr=0.001, power=2.0, cycle=True),
+  "LinearWarmup": dict(
+    learning_rate=_sched("CosineAnnealingDecay", learning_rate=0.01, T_max=15), warmup_steps=8, start_lr=0.0,
+    end_lr=0.01,
+  ),
+  "ExponentialDecay": dict(learning_rate=0.01, gamma=0.95),
+  "LambdaDecay": dict(learning_rate=0.01, lr_lambda=_fn("inv_sqrt")),
+  "MultiplicativeDecay": dict(learning_rate=0.01, lr_lambda=_fn("three_quarters_every_3")),
+  "NoamDecay": dict(d_model=64, warmup_steps=10, learning_rate=0.1),
+  "CosineAnnealingDecay": dict(learning_rate=0.01, T_max=12, eta_min=0.001),
+  "OneCycleLR": dict(max_learning_rate=0.01, total_steps=60, phase_pct=0.25),
+  "CyclicLR": dict(
+    base_learning_rate=0.001, max_learning_rate=0.01, step_size_up=6, step_size_down=9, mode="triangular2"
+  ),
+  "LinearLR": dict(learning_rate=0.01, total_steps=20, start_factor=0.2),
+  "CosineAnnealingWarmRestarts": dict(learning_rate=0.01, T_0=5, T_mult=2, eta_min=0.0005),
+}  # fmt: skip
+PER_EPOCH = {"cls": "CosineAnnealingDecay", "kwargs": dict(learning_rate=0.01, T_max=5), "steps_per_epoch": 4}
+PLATEAU_TRAJECTORY = {
+  "kwargs": dict(learning_rate=0.01, factor=0.5, patience=1, cooldown=1),
+  "steps_per_epoch": 5,
+  # reductions after epochs 3, 7 and 10; the metric of epochs 4, 8 and 11 is ignored (cooldown)
+  "metrics": [1.0, 1.0, 1.0, 0.5, 0.9, 0.95, 0.95, 0.1, 0.92, 0.93, 0.5, 0.4],
+}
+
+
+def paddle_per_epoch(cls: str, kwargs: dict[str, Any], steps_per_epoch: int) -> Any:
+  """A Paddle scheduler that the harness's ``step()`` after every update advances once per epoch."""
+  sched = paddle_scheduler(cls, kwargs)
+  step, calls = sched.step, [0]
+
+  def per_epoch_step(*args: Any, **kw: Any) -> None:
+    calls[0] += 1
+    if calls[0] % steps_per_epoch == 0:
+      step(*args, **kw)
+
+  sched.step = per_epoch_step
+  return sched
+
+
+def _snake(cls: str) -> str:
+  return "".join("_" + ch.lower() if ch.isupper() else ch for ch in cls).lstrip("_").replace("_l_r", "_lr")
+
+
+def _seed(name: str) -> int:
+  return sum((i + 1) * ord(ch) for i, ch in enumerate(name)) % 100_003
+
+
+def _rms_case(label: str, schedule: dict[str, Any], notes: str = "") -> Case:
+  name = f"paddle_rmsprop_{label}"
+  return Case(
+    name=name,
+    framework="paddle",
+    dtype="float32",
+    steps=60,
+    seed=_seed(name),
+    optimizer="paddle.optimizer.RMSProp",
+    kwargs=dict(_RMS),
+    schedule=schedule,
+    notes=notes,
+  )
+
+
 def cases() -> list[Case]:
-  return []
+  """One float32 Paddle RMSProp run with momentum per schedule class (the schedule as its learning
+  rate), one with a scheduler stepped once per epoch, one with ReduceOnPlateau."""
+  out = [
+    _rms_case(
+      _snake(cls), {"type": "golden_cases.schedules.paddle_scheduler", "kwargs": {"cls": cls, "kwargs": kw}}
+    )
+    for cls, kw in TRAJECTORY_SCHEDULES.items()
+  ]
+  per_epoch = {"type": "golden_cases.schedules.paddle_per_epoch", "kwargs": PER_EPOCH}
+  out.append(
+    _rms_case("per_epoch_cosine", per_epoch, "the scheduler steps once every steps_per_epoch updates")
+  )
+  plateau = dict(PLATEAU_TRAJECTORY["kwargs"], metrics=PLATEAU_TRAJECTORY["metrics"])
+  plateau["steps_per_epoch"] = PLATEAU_TRAJECTORY["steps_per_epoch"]
+  plateau = {"type": "golden_cases.schedules.paddle_plateau", "kwargs": plateau}
+  out.append(
+    _rms_case("reduce_on_plateau", plateau, "ReduceOnPlateau.step(metric) at the last update of each epoch")
+  )
+  return out
 
 
 if __name__ == "__main__":

@@ -243,6 +243,21 @@ LR_CASES: dict[str, list[dict[str, Any]]] = {
       ),
       200,
     ),
+    _case(
+      "f_warm_restarts_log_quirk",
+      dict(
+        learning_rate=_sched(
+          "CosineAnnealingWarmRestarts", learning_rate=0.1, T_0=5, T_mult=3, eta_min=0.001
+        ),
+        warmup_steps=5,
+        start_lr=0.0,
+        end_lr=0.1,
+      ),
+      700,
+      note="LinearWarmup steps its inner scheduler with step(e - W); CosineAnnealingWarmRestarts.step(epoch) "
+      "finds the cycle with int(math.log(epoch / T_0 * (T_mult - 1) + 1, T_mult)), which is 4.999... at "
+      "epoch 605 and picks the previous cycle there",
+    ),
   ],
   "ExponentialDecay": [
     _case(
@@ -803,6 +818,19 @@ def record_paddle_torch() -> dict[str, dict[str, Any]]:
           sched.step()
       arrays[f"{name}/paddle"] = np.array(values)
       info = {"kwargs": case["kwargs"], "n": n, "note": case["note"]}
+      inner = case["kwargs"].get("learning_rate")
+      if cls == "LinearWarmup" and isinstance(inner, dict):
+        # the inner scheduler stepped consecutively (what an optimizer loop sees), for comparison
+        w, spec = case["kwargs"]["warmup_steps"], inner["$sched"]
+        fresh, consecutive = paddle_scheduler(spec["class"], spec["kwargs"]), []
+        for e in range(n + 1):
+          if e > w:
+            fresh.step()
+          consecutive.append(values[e] if e < w else float(fresh()))
+        consecutive = np.array(consecutive)
+        arrays[f"{name}/inner_consecutive"] = consecutive
+        quirk = np.flatnonzero(np.abs(consecutive - values) > 1e-12 * np.abs(values).max())
+        info["paddle_step_epoch_differs_at"] = quirk.tolist()
       if case["numpy_ref"]:
         arrays[f"{name}/numpy"] = numpy_reference(case["numpy_ref"], case["kwargs"], np.arange(n + 1))
       if case["long"]:

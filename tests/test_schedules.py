@@ -412,3 +412,28 @@ def test_plateau_equals_paddle_chain_with_momentum():
     p = p - v
     lr = lr * 0.5 if t in (1, 2, 4) else lr  # metrics 2, 3 and 0.6 are not better than the best
     np.testing.assert_allclose(np.asarray(u), -v, rtol=1e-6)
+
+
+# --- docs/schedules.md ---------------------------------------------------------------------------
+
+DOC = (sc.LR_DIR.parents[2].parent / "docs" / "schedules.md").read_text()
+
+
+def test_docs_example_runs():
+  (block,) = [b.split("\n", 1)[1] for b in DOC.split("```")[1::2] if b.startswith("python")]
+  exec(compile(block, "docs/schedules.md", "exec"), {})  # noqa: S102
+
+
+def test_docs_table_names_the_recorded_equivalents():
+  """Every PyTorch or Keras class recorded as equal in the goldens is in that class's table row."""
+  rows: dict[str, str] = {}
+  for line in DOC.splitlines():
+    if line.startswith("| `"):
+      key = line.split("`")[1].split("(")[0]
+      rows[key] = rows.get(key, "") + line
+  for cls, name in sc.lr_cases():
+    info = sc.load(cls)[0]["cases"][name]
+    for key in ("torch", "keras"):
+      if key in info:
+        short = info[key]["class"].rsplit(".", 1)[-1]
+        assert f"= `{short}(" in rows[cls], (cls, short)

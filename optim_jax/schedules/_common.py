@@ -229,19 +229,10 @@ def number(value: Any, name: str, exc: type[Exception] = TypeError) -> None:
     raise exc(f"The type of {name} must be float or int, but received {type(value).__name__} {value!r}.")
 
 
-def positive_int(
-  value: Any, name: str, exc: type[Exception] = AssertionError, type_exc: type[Exception] = None
-):
-  """An int > 0; a non-int raises ``type_exc`` (default: the same as a bad value, as Paddle's asserts)."""
-  if not is_int(value):
-    raise (type_exc or exc)(f"The type of {name} must be int, but received {type(value).__name__} {value!r}.")
-  if not value > 0:
-    raise exc(f"Invalid value of {name}: {value!r}; expected a positive integer.")
-
-
-def require(ok: bool, exc: type[Exception], name: str, value: Any, rule: str) -> None:
-  if not ok:
-    raise exc(f"Invalid value of {name}: {value!r}; expected {rule}.")
+def positive_int(value: Any, name: str) -> None:
+  """An int > 0, else AssertionError (Paddle checks these with ``assert``)."""
+  if not (is_int(value) and value > 0):
+    raise AssertionError(f"Invalid value of {name}: {value!r}; expected a positive integer.")
 
 
 def callable_arg(value: Any, name: str, cls: str) -> None:

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from optim_jax import _base
 from optim_jax.schedules import _common as c
 
 _I32_MAX = int(np.iinfo(np.int32).max)
@@ -40,7 +41,7 @@ def cosine_annealing_decay(learning_rate: float, T_max: int, eta_min: float = 0)
       f"The type of 'T_max' in 'CosineAnnealingDecay' must be 'int', but received {type(T_max).__name__}."
     )
   c.number(eta_min, "eta_min")
-  c.require(T_max > 0, AssertionError, "T_max", T_max, "a positive integer")
+  _base.check(T_max > 0, AssertionError, "T_max", T_max, "a positive integer")
   c.learning_rate(learning_rate)
   t = int(T_max)
   lo, amp = float(eta_min), float(learning_rate) - float(eta_min)
@@ -142,19 +143,19 @@ def one_cycle_lr(
     three_phase: rise, come back to the initial rate, then anneal to ``end_learning_rate``.
   """
   c.number(max_learning_rate, "max_learning_rate")
-  c.require(
+  _base.check(
     max_learning_rate >= 0, ValueError, "max_learning_rate", max_learning_rate, "max_learning_rate >= 0"
   )
   c.number(end_learning_rate, "end_learning_rate")
-  c.require(
+  _base.check(
     end_learning_rate >= 0, ValueError, "end_learning_rate", end_learning_rate, "end_learning_rate >= 0"
   )
   if not c.is_int(total_steps):
     raise TypeError(f"'total_steps' must be 'int', but received {type(total_steps).__name__} {total_steps!r}")
-  c.require(total_steps > 0, ValueError, "total_steps", total_steps, "a positive integer")
+  _base.check(total_steps > 0, ValueError, "total_steps", total_steps, "a positive integer")
   if not isinstance(phase_pct, float):
     raise TypeError(f"'phase_pct' must be 'float', but received {type(phase_pct).__name__} {phase_pct!r}")
-  c.require(0.0 <= phase_pct <= 1.0, ValueError, "phase_pct", phase_pct, "0 <= phase_pct <= 1")
+  _base.check(0.0 <= phase_pct <= 1.0, ValueError, "phase_pct", phase_pct, "0 <= phase_pct <= 1")
   c.number(divide_factor, "divide_factor")
   initial = max_learning_rate / float(divide_factor)  # ZeroDivisionError for 0, as Paddle
   if three_phase and phase_pct >= 0.5:
@@ -247,7 +248,7 @@ def cyclic_lr(
     scale_mode: ``'cycle'`` or ``'iterations'``.
   """
   c.number(max_learning_rate, "max_learning_rate")
-  c.require(
+  _base.check(
     max_learning_rate >= 0, ValueError, "max_learning_rate", max_learning_rate, "max_learning_rate >= 0"
   )
   for name, value in (("step_size_up", step_size_up), ("step_size_down", step_size_down)):
@@ -255,7 +256,7 @@ def cyclic_lr(
       continue
     if not c.is_int(value):
       raise TypeError(f"The type of '{name}' must be int, but received {type(value).__name__} {value!r}")
-    c.require(value > 0, ValueError, name, value, "a positive integer")
+    _base.check(value > 0, ValueError, name, value, "a positive integer")
   if not isinstance(exp_gamma, float):
     raise TypeError(
       f"The type of 'exp_gamma' must be float, but received {type(exp_gamma).__name__} {exp_gamma!r}"

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from optim_jax import _base
 from optim_jax.schedules import _common as c
 
 _I32_MAX = np.iinfo(np.int32).max
@@ -42,8 +43,8 @@ def step_decay(learning_rate: float, step_size: int, gamma: float = 0.1) -> opta
       f"The type of 'step_size' must be 'int', but received {type(step_size).__name__} {step_size!r}."
     )
   c.number(gamma, "gamma")
-  c.require(gamma < 1.0, ValueError, "gamma", gamma, "gamma < 1.0")
-  c.require(step_size > 0, AssertionError, "step_size", step_size, "a positive integer")
+  _base.check(gamma < 1.0, ValueError, "gamma", gamma, "gamma < 1.0")
+  _base.check(step_size > 0, AssertionError, "step_size", step_size, "a positive integer")
   c.learning_rate(learning_rate)
   lr0, g, s = float(learning_rate), float(gamma), int(step_size)
 
@@ -70,7 +71,7 @@ def multi_step_decay(learning_rate: float, milestones: Sequence[int], gamma: flo
   if not all(milestones[i] < milestones[i + 1] for i in range(len(milestones) - 1)):
     raise ValueError(f"The elements of milestones must be strictly increasing, got {list(milestones)!r}.")
   c.number(gamma, "gamma")
-  c.require(gamma < 1.0, ValueError, "gamma", gamma, "gamma < 1.0")
+  _base.check(gamma < 1.0, ValueError, "gamma", gamma, "gamma < 1.0")
   c.learning_rate(learning_rate)
   lr0, g = float(learning_rate), float(gamma)
   bounds = np.array([_int_boundary(m) for m in milestones], np.int32)
@@ -124,7 +125,7 @@ def natural_exp_decay(learning_rate: float, gamma: float) -> optax.Schedule:
     gamma: the decay rate, > 0 (AssertionError otherwise, as Paddle).
   """
   c.number(gamma, "gamma")
-  c.require(gamma > 0.0, AssertionError, "gamma", gamma, "gamma > 0 so that the learning rate decays")
+  _base.check(gamma > 0.0, AssertionError, "gamma", gamma, "gamma > 0 so that the learning rate decays")
   c.learning_rate(learning_rate)
   lr0, base = float(learning_rate), math.exp(-float(gamma))
 
@@ -173,11 +174,10 @@ def polynomial_decay(
     power: :math:`p`, > 0.
     cycle: restart the decay every ``decay_steps``.
   """
-  if not (c.is_int(decay_steps) and decay_steps > 0):
-    raise AssertionError(f"Invalid value of decay_steps: {decay_steps!r}; expected a positive integer.")
+  c.positive_int(decay_steps, "decay_steps")
   c.number(end_lr, "end_lr")
   c.number(power, "power")
-  c.require(power > 0.0, AssertionError, "power", power, "power > 0 so that the learning rate decays")
+  _base.check(power > 0.0, AssertionError, "power", power, "power > 0 so that the learning rate decays")
   c.learning_rate(learning_rate)
   d, p32 = int(decay_steps), c.f32(power)
   dp = c.f32(float(power) - float(p32))
@@ -209,7 +209,7 @@ def exponential_decay(learning_rate: float, gamma: float) -> optax.Schedule:
     gamma: the factor per update, in (0, 1) (AssertionError otherwise, as Paddle).
   """
   c.number(gamma, "gamma")
-  c.require(
+  _base.check(
     0.0 < gamma < 1.0, AssertionError, "gamma", gamma, "gamma in (0, 1) so that the learning rate decays"
   )
   c.learning_rate(learning_rate)
@@ -236,9 +236,9 @@ def noam_decay(d_model: float, warmup_steps: int, learning_rate: float = 1.0) ->
     learning_rate: :math:`\eta_0`, >= 0.
   """
   c.number(d_model, "d_model")
-  c.require(d_model > 0, ValueError, "d_model", d_model, "d_model > 0")
+  _base.check(d_model > 0, ValueError, "d_model", d_model, "d_model > 0")
   c.number(warmup_steps, "warmup_steps")
-  c.require(warmup_steps > 0, ValueError, "warmup_steps", warmup_steps, "warmup_steps > 0")
+  _base.check(warmup_steps > 0, ValueError, "warmup_steps", warmup_steps, "warmup_steps > 0")
   c.learning_rate(learning_rate)
   scale = float(learning_rate) * float(d_model) ** -0.5
   slope = scale * float(warmup_steps) ** -1.5

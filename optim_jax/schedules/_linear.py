@@ -7,6 +7,7 @@ import math
 import jax.numpy as jnp
 import optax
 
+from optim_jax import _base, _validation
 from optim_jax.schedules import _common as c
 
 
@@ -29,11 +30,11 @@ def linear_lr(
     end_factor: :math:`f_e`, in [0, 1].
   """
   c.number(start_factor, "start_factor")
-  c.require(0.0 < start_factor <= 1.0, ValueError, "start_factor", start_factor, "0 < start_factor <= 1")
+  _base.check(0.0 < start_factor <= 1.0, ValueError, "start_factor", start_factor, "0 < start_factor <= 1")
   c.number(end_factor, "end_factor")
-  c.require(0.0 <= end_factor <= 1.0, ValueError, "end_factor", end_factor, "0 <= end_factor <= 1")
+  _base.check(0.0 <= end_factor <= 1.0, ValueError, "end_factor", end_factor, "0 <= end_factor <= 1")
   c.number(total_steps, "total_steps")
-  c.require(total_steps > 0, ValueError, "total_steps", total_steps, "total_steps > 0")
+  _base.check(total_steps > 0, ValueError, "total_steps", total_steps, "total_steps > 0")
   c.learning_rate(learning_rate)
   lr0, n = float(learning_rate), float(total_steps)
   last = min(math.floor(n), 2**31 - 1)
@@ -61,7 +62,10 @@ def linear_warmup(
 
   The wrapped schedule restarts from its count 0 at the end of the warmup, as Paddle does
   (Paddle steps the inner scheduler with ``step(e - W)``). Equal to
-  ``optax.join_schedules([optax.linear_schedule(s, t, W), inner], [W])``.
+  ``optax.join_schedules([optax.linear_schedule(s, t, W), inner], [W])``. One Paddle quirk is not
+  reproduced: its ``CosineAnnealingWarmRestarts.step(epoch)`` finds the cycle with a float log,
+  which can pick the previous cycle at an exact restart (T_0=5, T_mult=3: epoch 605); the inner
+  schedule here is the consecutively stepped one.
 
   Args:
     learning_rate: a float (or int), or a schedule to run after the warmup (TypeError otherwise).
@@ -77,7 +81,7 @@ def linear_warmup(
   c.positive_int(warmup_steps, "warmup_steps")
   c.number(start_lr, "start_lr")
   c.number(end_lr, "end_lr")
-  c.require(end_lr > start_lr, AssertionError, "end_lr", end_lr, f"end_lr > start_lr (= {start_lr!r})")
+  _base.check(end_lr > start_lr, AssertionError, "end_lr", end_lr, f"end_lr > start_lr (= {start_lr!r})")
   c.learning_rate(start_lr, "start_lr")
   w = int(warmup_steps)
   start, rate = float(start_lr), (float(end_lr) - float(start_lr)) / w
@@ -110,7 +114,7 @@ def per_epoch(schedule: float | optax.Schedule, steps_per_epoch: int) -> optax.S
     >>> [float(s(e)) for e in range(7)]
     [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
   """
-  c.positive_int(steps_per_epoch, "steps_per_epoch", exc=ValueError, type_exc=TypeError)
+  _validation.positive_int("steps_per_epoch", steps_per_epoch)
   if not callable(schedule):
     c.number(schedule, "schedule")
     value = c.f32(schedule)

@@ -259,11 +259,13 @@ def _one_cycle_numpy(max_lr, n, div, end, pct, strategy, three, e):
 
 @FEW
 @given(
-  st.integers(4, 3000), st.floats(0.05, 0.45), st.sampled_from(["cos", "linear"]), st.booleans(),
+  st.integers(4, 3000), st.floats(0.001, 0.45), st.sampled_from(["cos", "linear"]), st.booleans(),
   st.floats(0.0, 1e-3),
 )  # fmt: skip
 def test_one_cycle_formula(n, pct, strategy, three, end):
-  if pct * n < 1.01:
+  if pct * n - 1 == 0:  # a first phase of length 0: Paddle divides by zero at construction
+    with pytest.raises(ZeroDivisionError):
+      S.one_cycle_lr(0.1, n, 10.0, end, pct, strategy, three)
     return
   s = S.one_cycle_lr(0.1, n, 10.0, end, pct, strategy, three)
   e = np.unique(np.linspace(0, n, 60).astype(int))

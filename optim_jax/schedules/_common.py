@@ -139,10 +139,10 @@ def power(base: float, n: jax.Array) -> DF:
       factors.append(base ** (2**j))
     except OverflowError:
       factors.append(math.inf if base > 0 or j > 0 else -math.inf)
-  table_hi = np.array([np.float32(f) for f in factors], np.float32)
-  with np.errstate(invalid="ignore", over="ignore"):
-    table_lo = np.array(
-      [np.float32(f - float(np.float32(f))) if math.isfinite(f) else 0.0 for f in factors], np.float32
+  with np.errstate(invalid="ignore", over="ignore"):  # a growing base overflows float32: inf, as it should
+    table_hi = np.array(factors).astype(np.float32)
+    table_lo = np.where(np.isfinite(table_hi), np.array(factors) - table_hi.astype(np.float64), 0.0).astype(
+      np.float32
     )
   rows = (jnp.asarray(table_hi), jnp.asarray(table_lo), jnp.arange(31, dtype=I32))
   (hi, lo, _), _ = jax.lax.scan(_power_step, (*df_of(jnp.ones(n.shape, F32)), n), rows)  # small to compile
@@ -224,9 +224,11 @@ def learning_rate(value: Any, name: str = "learning_rate") -> None:
     raise ValueError(f"Invalid value of {name}: {value!r}; expected {name} >= 0.")
 
 
-def number(value: Any, name: str, exc: type[Exception] = TypeError) -> None:
+def number(value: Any, name: str) -> None:
   if not is_number(value):
-    raise exc(f"The type of {name} must be float or int, but received {type(value).__name__} {value!r}.")
+    raise TypeError(
+      f"The type of {name} must be float or int, but received {type(value).__name__} {value!r}."
+    )
 
 
 def positive_int(value: Any, name: str) -> None:

@@ -243,7 +243,9 @@ def cyclic_lr(
     step_size_up: updates from base to max, a positive int.
     step_size_down: updates from max back to base, a positive int; ``step_size_up`` when None.
     mode: ``'triangular'``, ``'triangular2'`` or ``'exp_range'``; ignored when ``scale_fn`` is given.
-    exp_gamma: :math:`\gamma` of ``'exp_range'``, a float.
+    exp_gamma: :math:`\gamma` of ``'exp_range'``, a float. With :math:`\gamma > 1` the scale grows;
+      Paddle raises OverflowError once :math:`\gamma^e` overflows float64, and this schedule gives
+      NaN once it overflows float32.
     scale_fn: a custom amplitude scale; then ``scale_mode`` says what it receives.
     scale_mode: ``'cycle'`` or ``'iterations'``.
   """

@@ -24,6 +24,7 @@ FUNCTIONS = {
   "inv_sqrt": lambda e: 1.0 / jnp.sqrt(1.0 + e),
   "half_every_7": lambda e: 0.5 ** (e // 7),
   "const_095": lambda k: 0.95,
+  "const_near_one": lambda k: 0.9999999,
   "three_quarters_every_3": lambda k: jnp.where(k % 3 == 0, 0.75, 1.0),
   "harmonic": lambda k: k / (k + 1.0),
   "inv_cycle": lambda x: 1.0 / x,
@@ -33,6 +34,7 @@ PY_FUNCTIONS = {
   "inv_sqrt": lambda e: 1.0 / math.sqrt(1.0 + e),
   "half_every_7": lambda e: 0.5 ** (e // 7),
   "const_095": lambda k: 0.95,
+  "const_near_one": lambda k: 0.9999999,
   "three_quarters_every_3": lambda k: 0.75 if k % 3 == 0 else 1.0,
   "harmonic": lambda k: k / (k + 1.0),
   "inv_cycle": lambda x: 1.0 / x,
@@ -102,7 +104,7 @@ def user_function_error(cls: str, kwargs: dict[str, Any], counts: np.ndarray) ->
   if not fns:
     return np.zeros(len(counts))
   (name,) = fns
-  if cls == "MultiplicativeDecay" and name == "const_095":
+  if cls == "MultiplicativeDecay" and name.startswith("const"):
     return np.zeros(len(counts))  # a constant: our closed form uses the Python float
   if cls == "CyclicLR" and kwargs.get("scale_mode", "cycle") == "cycle":
     args = 1 + counts // (kwargs["step_size_up"] + (kwargs.get("step_size_down") or kwargs["step_size_up"]))

@@ -47,6 +47,7 @@ FUNCTIONS = {
   "inv_sqrt": lambda e: 1.0 / math.sqrt(1.0 + e),
   "half_every_7": lambda e: 0.5 ** (e // 7),
   "const_095": lambda k: 0.95,
+  "const_near_one": lambda k: 0.9999999,
   "three_quarters_every_3": lambda k: 0.75 if k % 3 == 0 else 1.0,
   "harmonic": lambda k: k / (k + 1.0),
   "inv_cycle": lambda x: 1.0 / x,
@@ -99,6 +100,13 @@ LR_CASES: dict[str, list[dict[str, Any]]] = {
     ),
     _case("c", dict(learning_rate=1.0, step_size=1, gamma=0.97), 600, long=True),
     _case("d_defaults", dict(learning_rate=0.3, step_size=3), 60),
+    _case(
+      "e_slow",
+      dict(learning_rate=0.5, step_size=1_000_000, gamma=0.8),
+      100,
+      long=True,
+      note="a rate still well above 0 at 10**7: the long-range check is not trivial",
+    ),
   ],
   "MultiStepDecay": [
     _case(
@@ -142,6 +150,13 @@ LR_CASES: dict[str, list[dict[str, Any]]] = {
       keras=_k("ExponentialDecay", initial_learning_rate=0.5, decay_steps=1, decay_rate=E(-0.1)),
     ),
     _case("b", dict(learning_rate=0.01, gamma=0.003), 3000, long=True),
+    _case(
+      "c_slow",
+      dict(learning_rate=0.5, gamma=1.3e-7),
+      100,
+      long=True,
+      note="a rate still well above 0 at 10**7: the long-range check is not trivial",
+    ),
   ],
   "InverseTimeDecay": [
     _case(
@@ -152,6 +167,13 @@ LR_CASES: dict[str, list[dict[str, Any]]] = {
       keras=_k("InverseTimeDecay", initial_learning_rate=0.5, decay_steps=1, decay_rate=0.1),
     ),
     _case("b", dict(learning_rate=0.02, gamma=1.7), 500, long=True),
+    _case(
+      "c_slow",
+      dict(learning_rate=0.5, gamma=1.1e-6),
+      100,
+      long=True,
+      note="a rate still well above 0 at 10**7: the long-range check is not trivial",
+    ),
   ],
   "PolynomialDecay": [
     _case(
@@ -269,6 +291,13 @@ LR_CASES: dict[str, list[dict[str, Any]]] = {
       keras=_k("ExponentialDecay", initial_learning_rate=0.5, decay_steps=1, decay_rate=0.9),
     ),
     _case("b", dict(learning_rate=0.1, gamma=0.999), 3000, long=True),
+    _case(
+      "c_slow",
+      dict(learning_rate=0.5, gamma=0.99999987),
+      100,
+      long=True,
+      note="a rate still well above 0 at 10**7: the long-range check is not trivial",
+    ),
   ],
   "LambdaDecay": [
     _case(
@@ -306,6 +335,14 @@ LR_CASES: dict[str, list[dict[str, Any]]] = {
       dict(learning_rate=1.0, lr_lambda=_fn("harmonic")),
       300,
       note="lambda(k) = k/(k+1) is not a float32 number: each factor carries its float32 rounding",
+    ),
+    _case(
+      "d_const_slow",
+      dict(learning_rate=0.5, lr_lambda=_fn("const_near_one")),
+      100,
+      long=True,
+      numpy_ref="multiplicative",
+      note="a rate still well above 0 at 10**7: the long-range check is not trivial",
     ),
   ],
   "NoamDecay": [

@@ -130,15 +130,15 @@ KERAS_CASES = [(c, n, fw) for c, n in CASES for fw in ("tf_keras", "keras") if f
 @pytest.mark.parametrize("cls, name, fw", KERAS_CASES, ids=[f"{c}-{n}-{fw}" for c, n, fw in KERAS_CASES])
 def test_keras_equivalent(cls, name, fw):
   """Keras computes its schedules in float32 (cos of a float32 fraction, float32 pow, a float log
-  for the restart index): equal to Paddle within 1e-5 of the peak, so any difference in the
+  for the restart index): equal to Paddle within 1e-6 of the peak (5.7e-7 measured), so any difference in the
   formulas (an off-by-one boundary, a clamp) would show at 1e-2."""
   meta, arrays = sc.load(cls)
   keras = arrays[f"{name}/{fw}"].astype(np.float64)
   paddle = arrays[f"{name}/paddle"][: len(keras)]
   peak = _peak(arrays, name)
-  assert np.abs(keras - paddle).max() <= 1e-5 * peak
+  assert np.abs(keras - paddle).max() <= 1e-6 * peak
   ours = _values(sc.build(cls, meta["cases"][name]["kwargs"]), np.arange(len(keras)))
-  assert np.abs(ours - keras).max() <= 1e-5 * peak
+  assert np.abs(ours - keras).max() <= 1e-6 * peak
 
 
 def test_keras_cosine_decay_clamps_where_paddle_rises():

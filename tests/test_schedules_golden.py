@@ -12,7 +12,7 @@ of the schedule's peak for values that are (nearly) zero, where Paddle's own rec
   (``long_source`` in the .json says which);
 * the PyTorch schedulers and Keras schedules that docs/schedules.md calls equal: PyTorch's float64
   values equal Paddle's to 1e-12 (so the formulas are the same), and Keras's float32 values are
-  within Keras's own float32 rounding of them.
+  within Keras's own float32 rounding of them (1e-6 of the peak).
 """
 
 from __future__ import annotations

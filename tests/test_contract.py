@@ -15,6 +15,7 @@ import numpy as np
 import optax
 import pytest
 
+import optim_jax as oj
 from tests import registry
 
 ENTRIES = registry.ENTRIES
@@ -45,13 +46,14 @@ def _grads(step, dtype=jnp.float32):
   }
 
 
-def _run(tx, entry, steps=4, dtype=jnp.float32, jit=True):
+def _run(tx, entry=None, steps=4, dtype=jnp.float32, jit=True):
+  extra = entry.extra_args if entry is not None else {}
   params = _params(dtype)
   state = tx.init(params)
   update = jax.jit(tx.update) if jit else tx.update
   history = []
   for i in range(steps):
-    updates, state = update(_grads(i, dtype), state, params, **entry.extra_args)
+    updates, state = update(_grads(i, dtype), state, params, **extra)
     history.append(updates)
     params = optax.apply_updates(params, updates)
   return params, state, history
@@ -170,8 +172,8 @@ def test_registry_covers_every_public_factory():
   """Every public callable that returns a transformation has at least one registry entry."""
   import optim_jax as oj
 
-  covered = {e.factory for e in ENTRIES}
-  modules = [oj] + [getattr(oj, m) for m in ("paddle", "tf_keras", "keras", "torch")]
+  covered = {e.factory for e in ENTRIES + registry.SCHEDULES}
+  modules = [oj] + [getattr(oj, m) for m in ("paddle", "tf_keras", "keras", "torch", "schedules")]
   missing = []
   for mod in modules:
     for name in getattr(mod, "__all__", [n for n in dir(mod) if not n.startswith("_")]):
@@ -190,3 +192,56 @@ def test_np_float64_hyperparameters_accepted():
 
   tx = oj.paddle.rmsprop(np.float64(0.01), rho=np.float32(0.9))
   tx.update(_grads(0), tx.init(_params()), _params())
+
+
+# --- schedules (registry.SCHEDULES): jit, vmap, float32 output, use in presets ---------------------
+
+S_IDS = [e.name for e in registry.SCHEDULES]
+
+
+@pytest.mark.parametrize("entry", registry.SCHEDULES, ids=S_IDS)
+def test_schedule_jit_vmap_float32(entry):
+  s = entry.make()
+  counts = jnp.arange(12)
+  traces = []
+
+  def traced(c):
+    traces.append(None)
+    return s(c)
+
+  jitted = jax.jit(traced)
+  one_by_one = np.array([float(jitted(jnp.int32(c))) for c in range(12)])
+  assert len(traces) == 1
+  batched = jax.vmap(s)(counts)
+  assert batched.dtype == jnp.float32 and batched.shape == (12,)
+  eager = np.array([float(s(c)) for c in (0, 1, 5, 11)])  # Python ints, outside jit
+  # the same bits under jit, vmap and eagerly (double-float steps survive XLA's simplifier)
+  np.testing.assert_array_equal(np.asarray(batched), one_by_one)
+  np.testing.assert_array_equal(eager, one_by_one[[0, 1, 5, 11]])
+  assert np.isfinite(one_by_one).all()
+  assert len(np.unique(one_by_one)) > 1, "a registry schedule should change over 12 counts"
+  assert s(jnp.int32(3)).shape == () and s(jnp.int32(3)).dtype == jnp.float32
+
+
+@pytest.mark.parametrize("entry", registry.SCHEDULES, ids=S_IDS)
+def test_schedule_float32_under_x64(entry):
+  with jax.enable_x64(True):
+    s = entry.make()
+    for count in (3, jnp.int64(3), jnp.int32(3), jnp.float64(3.0)):
+      assert s(count).dtype == jnp.float32
+    assert jax.jit(s)(jnp.arange(4)).dtype == jnp.float32
+
+
+@pytest.mark.parametrize("entry", registry.SCHEDULES, ids=S_IDS)
+def test_schedule_as_learning_rate_and_weight_decay(entry):
+  """In oj.paddle.rmsprop with bf16 params under strict promotion, and equal to the schedule's values
+  given one by one."""
+  s = entry.make()
+  with jax.numpy_dtype_promotion("strict"):
+    params, _, history = _run(oj.paddle.rmsprop(s, momentum=0.9, weight_decay=s), dtype=jnp.bfloat16)
+  chex.assert_tree_all_finite(jax.tree.leaves(params))
+  table = jax.vmap(s)(jnp.arange(4, dtype=jnp.int32))
+  lookup = lambda count: table[count]
+  want = _run(oj.paddle.rmsprop(lookup, momentum=0.9, weight_decay=lookup))[2]
+  got = _run(oj.paddle.rmsprop(s, momentum=0.9, weight_decay=s))[2]
+  chex.assert_trees_all_equal(got, want)

@@ -212,8 +212,9 @@ def build_optimizer(meta: dict[str, Any]) -> optax.GradientTransformation:
 # --- replay and compare --------------------------------------------------------------------------
 
 
-def replay(tx: optax.GradientTransformation, case: GoldenCase) -> dict[str, np.ndarray]:
-  """Runs `tx` over the recorded gradients under jit (one lax.scan); params after every step."""
+def replay(tx: optax.GradientTransformation, case: GoldenCase, *, average: bool = False) -> Any:
+  """Runs `tx` over the recorded gradients under jit (one lax.scan); params after every step, and
+  with ``average=True`` also ``oj.ema_params(state)`` after every step, as a pair."""
   init = jax.tree.map(lambda x: jnp.asarray(x, case.dtype), case.init)
   grads = jax.tree.map(lambda x: jnp.asarray(x, case.dtype), case.grads)
 
@@ -221,7 +222,7 @@ def replay(tx: optax.GradientTransformation, case: GoldenCase) -> dict[str, np.n
     params, state = carry
     updates, state = tx.update(g, state, params)
     params = optax.apply_updates(params, updates)
-    return (params, state), params
+    return (params, state), ((params, oj.ema_params(state)) if average else params)
 
   @jax.jit
   def run(params, grads):
@@ -229,6 +230,13 @@ def replay(tx: optax.GradientTransformation, case: GoldenCase) -> dict[str, np.n
     return trajectory
 
   return jax.tree.map(np.asarray, run(init, grads))
+
+
+def load_extra(family: str, name: str, key: str) -> dict[str, np.ndarray]:
+  """A recorded extra trajectory of a case (e.g. the framework's parameter average), per leaf."""
+  prefix = f"extra/{key}/"
+  with np.load(GOLDEN_DIR / family / f"{name}.npz") as data:
+    return {k[len(prefix) :]: data[k] for k in data.files if k.startswith(prefix)}
 
 
 def normwise_error(ours: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str, float]:

@@ -10,41 +10,13 @@ from __future__ import annotations
 
 import collections
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
-import optim_jax as oj
 from tests import golden_utils
 
 FAMILY = "asgd"
 CASES = golden_utils.case_names(FAMILY)
-
-
-def _extra(name: str, extra: str) -> dict[str, np.ndarray]:
-  prefix = f"extra/{extra}/"
-  with np.load(golden_utils.GOLDEN_DIR / FAMILY / f"{name}.npz") as data:
-    return {k[len(prefix) :]: data[k] for k in data.files if k.startswith(prefix)}
-
-
-def _replay_with_average(tx, case):
-  """Params and oj.ema_params(state) after every step, under jit (one lax.scan)."""
-  init = jax.tree.map(lambda x: jnp.asarray(x, case.dtype), case.init)
-  grads = jax.tree.map(lambda x: jnp.asarray(x, case.dtype), case.grads)
-
-  def body(carry, g):
-    params, state = carry
-    updates, state = tx.update(g, state, params)
-    params = optax.apply_updates(params, updates)
-    return (params, state), (params, oj.ema_params(state))
-
-  @jax.jit
-  def run(params, grads):
-    return jax.lax.scan(body, (params, tx.init(params)), grads)[1]
-
-  return jax.tree.map(np.asarray, run(init, grads))
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -53,8 +25,11 @@ def test_golden_trajectory(name):
   with golden_utils.precision(case):
     tx = golden_utils.build_optimizer(case.meta)
     if case.meta["framework"] == "torch":
-      params, average = _replay_with_average(tx, case)
-      compared = [("params", params, case.params), ("ax", average, _extra(name, "ax"))]
+      params, average = golden_utils.replay(tx, case, average=True)
+      compared = [
+        ("params", params, case.params),
+        ("ax", average, golden_utils.load_extra(FAMILY, name, "ax")),
+      ]
     else:
       compared = [("params", golden_utils.replay(tx, case), case.params)]
   for what, ours, ref in compared:
@@ -69,7 +44,7 @@ def test_golden_trajectory(name):
 def test_torch_average_is_the_parameters_before_t0():
   """With the default t0 = 1e6, PyTorch's ax is a copy of the parameters after every step."""
   name = "torch_defaults_step_f64"
-  ax = _extra(name, "ax")
+  ax = golden_utils.load_extra(FAMILY, name, "ax")
   params = golden_utils.load_case(FAMILY, name).params
   for leaf in params:
     np.testing.assert_array_equal(ax[leaf], params[leaf])

@@ -12,49 +12,23 @@ from __future__ import annotations
 
 import collections
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-import optax
 import pytest
 
-import optim_jax as oj
 from tests import golden_utils
 
 FAMILY = "ema"
 CASES = golden_utils.case_names(FAMILY)
 
 
-def _averages(name: str) -> dict[str, np.ndarray]:
-  prefix = "extra/average/"
-  with np.load(golden_utils.GOLDEN_DIR / FAMILY / f"{name}.npz") as data:
-    return {k[len(prefix) :]: data[k] for k in data.files if k.startswith(prefix)}
-
-
-def _replay(tx, case):
-  """Params and oj.ema_params(state) after every step, under jit (one lax.scan)."""
-  init = jax.tree.map(lambda x: jnp.asarray(x, case.dtype), case.init)
-  grads = jax.tree.map(lambda x: jnp.asarray(x, case.dtype), case.grads)
-
-  def body(carry, g):
-    params, state = carry
-    updates, state = tx.update(g, state, params)
-    params = optax.apply_updates(params, updates)
-    return (params, state), (params, oj.ema_params(state))
-
-  @jax.jit
-  def run(params, grads):
-    return jax.lax.scan(body, (params, tx.init(params)), grads)[1]
-
-  return jax.tree.map(np.asarray, run(init, grads))
-
-
 @pytest.mark.parametrize("name", CASES)
 def test_golden_params_and_average(name):
   case = golden_utils.load_case(FAMILY, name)
   with golden_utils.precision(case):
-    params, average = _replay(golden_utils.build_optimizer(case.meta), case)
-  for what, ours, ref in (("params", params, case.params), ("average", average, _averages(name))):
+    params, average = golden_utils.replay(golden_utils.build_optimizer(case.meta), case, average=True)
+  for what, ours, ref in (
+    ("params", params, case.params),
+    ("average", average, golden_utils.load_extra(FAMILY, name, "average")),
+  ):
     errors = golden_utils.normwise_error(ours, ref)
     worst = max(errors.values())
     assert worst <= case.tolerance, (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from golden_cases.harness import GradSpec
-from golden_cases.rmsprop import _case, _clip, _float_wd, _sched
+from golden_cases.rmsprop import _case, _clip, _float_wd, _sched, gnorm, l1, l2, norm, value
 
 DTYPES = ("float32", "float64")
 
@@ -36,11 +36,6 @@ def _paddle(label, dtype, steps, *, batch_num, schedule, clip=None, wd=None) -> 
 
 
 def paddle_cases() -> list:
-  l2 = lambda c: {"type": "paddle.regularizer.L2Decay", "kwargs": {"coeff": c}}  # noqa: E731
-  l1 = lambda c: {"type": "paddle.regularizer.L1Decay", "kwargs": {"coeff": c}}  # noqa: E731
-  value = lambda **kw: _clip("paddle.nn.ClipGradByValue", **kw)  # noqa: E731
-  norm = lambda c: _clip("paddle.nn.ClipGradByNorm", clip_norm=c)  # noqa: E731
-  gnorm = lambda c, **kw: _clip("paddle.nn.ClipGradByGlobalNorm", clip_norm=c, **kw)  # noqa: E731
   out = []
   for dt in DTYPES:
     out += [

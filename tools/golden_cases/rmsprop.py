@@ -39,6 +39,27 @@ def _float_wd(value: float) -> dict[str, Any]:
   return {"type": "float", "value": value}
 
 
+# Paddle's regularisers and clip strategies, as configuration specs (shared by the Paddle families).
+def l2(coeff: float) -> dict[str, Any]:
+  return {"type": "paddle.regularizer.L2Decay", "kwargs": {"coeff": coeff}}
+
+
+def l1(coeff: float) -> dict[str, Any]:
+  return {"type": "paddle.regularizer.L1Decay", "kwargs": {"coeff": coeff}}
+
+
+def value(**kwargs: Any) -> dict[str, Any]:
+  return _clip("paddle.nn.ClipGradByValue", **kwargs)
+
+
+def norm(clip_norm: float) -> dict[str, Any]:
+  return _clip("paddle.nn.ClipGradByNorm", clip_norm=clip_norm)
+
+
+def gnorm(clip_norm: float, **kwargs: Any) -> dict[str, Any]:
+  return _clip("paddle.nn.ClipGradByGlobalNorm", clip_norm=clip_norm, **kwargs)
+
+
 # --- Paddle -------------------------------------------------------------------------------------
 
 _PD = "paddle.optimizer.lr."
@@ -58,11 +79,6 @@ def _paddle(label, dtype, steps, *, centered, momentum, schedule, clip=None, wd=
 
 
 def paddle_cases() -> list[Case]:
-  l2 = lambda c: {"type": "paddle.regularizer.L2Decay", "kwargs": {"coeff": c}}  # noqa: E731
-  l1 = lambda c: {"type": "paddle.regularizer.L1Decay", "kwargs": {"coeff": c}}  # noqa: E731
-  value = lambda **kw: _clip("paddle.nn.ClipGradByValue", **kw)  # noqa: E731
-  norm = lambda c: _clip("paddle.nn.ClipGradByNorm", clip_norm=c)  # noqa: E731
-  gnorm = lambda c, **kw: _clip("paddle.nn.ClipGradByGlobalNorm", clip_norm=c, **kw)  # noqa: E731
   out = []
   for dt in DTYPES:
     out += [

@@ -247,3 +247,15 @@ def normwise_error(ours: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> d
     o = np.asarray(ours[name], np.float64).reshape(r.shape)
     out[name] = float(np.max(np.max(np.abs(o - r), axis=1) / np.max(np.abs(r), axis=1)))
   return out
+
+
+def assert_matches(
+  case: GoldenCase, ours: dict[str, np.ndarray], ref: dict[str, np.ndarray], what: str = "params"
+) -> None:
+  """Fails unless the worst per-leaf normwise error is within the case's tolerance."""
+  errors = normwise_error(ours, ref)
+  worst = max(errors.values())
+  assert worst <= case.tolerance, (
+    f"{case.meta['case']} ({what}): normwise error {worst:.3g} > {case.tolerance:g} "
+    f"({case.meta['framework']} {case.meta.get('framework_version', '')}, {case.dtype}); per leaf {errors}"
+  )

@@ -33,12 +33,7 @@ def test_golden_trajectory(name):
     else:
       compared = [("params", golden_utils.replay(tx, case), case.params)]
   for what, ours, ref in compared:
-    errors = golden_utils.normwise_error(ours, ref)
-    worst = max(errors.values())
-    assert worst <= case.tolerance, (
-      f"{name} ({what}): normwise error {worst:.3g} > {case.tolerance:g} ({case.meta['framework']} "
-      f"{case.meta['framework_version']}, {case.dtype}); per leaf {errors}"
-    )
+    golden_utils.assert_matches(case, ours, ref, what)
 
 
 def test_torch_average_is_the_parameters_before_t0():

@@ -29,12 +29,7 @@ def test_golden_params_and_average(name):
     ("params", params, case.params),
     ("average", average, golden_utils.load_extra(FAMILY, name, "average")),
   ):
-    errors = golden_utils.normwise_error(ours, ref)
-    worst = max(errors.values())
-    assert worst <= case.tolerance, (
-      f"{name} {what}: normwise error {worst:.3g} > {case.tolerance:g} ({case.meta['framework']} "
-      f"{case.meta['framework_version']}, {case.dtype}); per leaf {errors}"
-    )
+    golden_utils.assert_matches(case, ours, ref, what)
 
 
 def test_grid_covers_every_option():

@@ -25,12 +25,7 @@ def test_golden_trajectory(name):
   case = golden_utils.load_case(FAMILY, name)
   with golden_utils.precision(case):
     ours = golden_utils.replay(golden_utils.build_optimizer(case.meta), case)
-  errors = golden_utils.normwise_error(ours, case.params)
-  worst = max(errors.values())
-  assert worst <= case.tolerance, (
-    f"{name}: normwise error {worst:.3g} > {case.tolerance:g} ({case.meta['framework']} "
-    f"{case.meta['framework_version']}, {case.dtype}); per leaf {errors}"
-  )
+  golden_utils.assert_matches(case, ours, case.params)
 
 
 def _betas(meta):

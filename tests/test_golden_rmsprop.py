@@ -27,12 +27,7 @@ def test_golden_trajectory(name):
   with golden_utils.precision(case):
     tx = golden_utils.build_optimizer(case.meta)
     ours = golden_utils.replay(tx, case)
-  errors = golden_utils.normwise_error(ours, case.params)
-  worst = max(errors.values())
-  assert worst <= case.tolerance, (
-    f"{name}: normwise error {worst:.3g} > {case.tolerance:g} ({case.meta['framework']} "
-    f"{case.meta['framework_version']}, {case.dtype}); per leaf {errors}"
-  )
+  golden_utils.assert_matches(case, ours, case.params)
 
 
 def test_schedule_mapping_matches_recorded_lr():

@@ -25,11 +25,7 @@ CASES = golden_utils.case_names(FAMILY)
 
 
 def _check(name, ours, case):
-  errors = golden_utils.normwise_error(ours, case.params)
-  worst = max(errors.values())
-  assert worst <= case.tolerance, (
-    f"{name}: normwise error {worst:.3g} > {case.tolerance:g}; per leaf {errors}"
-  )
+  golden_utils.assert_matches(case, ours, case.params)
 
 
 def _rmsprop(config, schedule):

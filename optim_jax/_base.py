@@ -12,7 +12,6 @@ Every primitive of optim_jax follows one dtype contract, decided here:
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -117,5 +116,3 @@ def unzip(tree: Any, like_tree: Any, n: int) -> tuple[Any, ...]:
 def count_state_init() -> jax.Array:
   return jnp.zeros([], jnp.int32)
 
-
-Schedule = Callable[[jax.Array], Any]

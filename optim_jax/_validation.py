@@ -10,17 +10,13 @@ import numpy as np
 from optim_jax import _base
 
 
-def is_schedule(value: Any) -> bool:
-  return callable(value)
-
-
 def learning_rate(name: str, value: Any, *, allow_int: bool = True, allow_none: bool = False) -> None:
   """A learning rate is a float, a schedule or an array (as optax.inject_hyperparams passes it)."""
   if value is None:
     if allow_none:
       return
     raise ValueError(f"{name} is not set: expected a float >= 0 or a schedule.")
-  if is_schedule(value) or isinstance(value, (jax.Array, np.ndarray)):
+  if callable(value) or isinstance(value, (jax.Array, np.ndarray)):
     return
   if isinstance(value, bool) or (isinstance(value, int) and not allow_int):
     raise TypeError(

@@ -14,7 +14,8 @@ not tests there. Fields:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import optim_jax as oj
 

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from optim_jax import _base
+from optim_jax import _base, _tree, _validation
 
 
 class AveragedSgdState(NamedTuple):
@@ -77,10 +77,11 @@ def averaged_sgd(
     Polyak and Juditsky, Acceleration of Stochastic Approximation by Averaging, 1992;
     ``torch.optim.ASGD`` (torch 2.13).
   """
-  _base.check_range("learning_rate", learning_rate, lo=0.0)
-  _base.check_range("lambd", lambd, lo=0.0)
-  _base.check_range("alpha", alpha, lo=0.0)
-  scalar_dtype = jnp.dtype(scalar_dtype)
+  _validation.learning_rate("learning_rate", learning_rate)
+  _validation.hyperparameter("lambd", lambd, lo=0.0)
+  _validation.hyperparameter("alpha", alpha, lo=0.0)
+  _validation.hyperparameter("t0", t0)
+  scalar_dtype = _validation.float_dtype("scalar_dtype", scalar_dtype, none=False)
 
   def init_fn(params):
     lr0 = _base.hyper(_base.value_at(learning_rate, _base.count_state_init()), _widest(params))
@@ -109,7 +110,7 @@ def averaged_sgd(
       ax_new = jnp.where(m == 1, pc, axc + m * (pc - axc))
       return u, ax_new.astype(ax.dtype)
 
-    out, ax = _base.unzip(jax.tree.map(one, updates, params, state.ax), updates, 2)
+    out, ax = _tree.unzip(jax.tree.map(one, updates, params, state.ax), updates, 2)
     wd = _widest(params)  # computed in double where the parameters are, then rounded (as PyTorch)
     count = optax.safe_increment(state.count)
     t = count.astype(wd)

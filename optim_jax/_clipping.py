@@ -10,21 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from optim_jax import _base
+from optim_jax import _base, _tree, _validation
 
 NonFinite = Literal["scale", "nan", "skip_nan"]
-
-
-def _stateless(fn) -> optax.GradientTransformation:
-  def init_fn(params):
-    del params
-    return optax.EmptyState()
-
-  def update_fn(updates, state, params=None):
-    del params
-    return fn(updates), state
-
-  return optax.GradientTransformation(init_fn, update_fn)
 
 
 def clip_by_value(min_value: Any, max_value: Any, *, mask: Any = None) -> optax.GradientTransformation:
@@ -40,6 +28,8 @@ def clip_by_value(min_value: Any, max_value: Any, *, mask: Any = None) -> optax.
     max_value: upper bound.
     mask: optional optax mask: only the selected leaves are clipped.
   """
+  _validation.hyperparameter("min_value", min_value)
+  _validation.hyperparameter("max_value", max_value)
 
   def clip(updates):
     def one(g):
@@ -47,7 +37,7 @@ def clip_by_value(min_value: Any, max_value: Any, *, mask: Any = None) -> optax.
 
     return jax.tree.map(one, updates)
 
-  return _base.maybe_mask(_stateless(clip), mask)
+  return _tree.maybe_mask(optax.stateless(lambda updates, params: clip(updates)), mask)
 
 
 def _leaf_norm_sq(g: jax.Array, dtype) -> jax.Array:
@@ -67,7 +57,7 @@ def clip_by_norm(max_norm: Any, *, mask: Any = None) -> optax.GradientTransforma
     max_norm: the largest allowed L2 norm of each leaf, > 0.
     mask: optional optax mask: only the selected leaves are clipped.
   """
-  _base.check_range("max_norm", max_norm, lo=0.0, lo_open=True)
+  _validation.hyperparameter("max_norm", max_norm, lo=0.0, lo_open=True)
 
   def clip(updates):
     def one(g):
@@ -78,7 +68,7 @@ def clip_by_norm(max_norm: Any, *, mask: Any = None) -> optax.GradientTransforma
 
     return jax.tree.map(one, updates)
 
-  return _base.maybe_mask(_stateless(clip), mask)
+  return _tree.maybe_mask(optax.stateless(lambda updates, params: clip(updates)), mask)
 
 
 def global_norm(updates: Any, norm_type: float = 2.0) -> jax.Array:
@@ -142,15 +132,14 @@ def clip_by_global_norm(
     mask: optional optax mask: only the selected leaves are clipped *and* counted in the norm
       (Paddle's ``need_clip=False``).
   """
+  _validation.hyperparameter("max_norm", max_norm)
+  _validation.hyperparameter("eps", eps, lo=0.0)
+  if not _validation.is_real(norm_type):
+    raise TypeError(f"norm_type should be a float > 0 or inf, got {type(norm_type).__name__} {norm_type!r}")
   norm_type = float(norm_type)
-  _base.check(norm_type > 0, ValueError, "norm_type", norm_type, "a float > 0 or inf")
-  _base.check(
-    nonfinite in ("scale", "nan", "skip_nan"),
-    ValueError,
-    "nonfinite",
-    nonfinite,
-    "'scale', 'nan' or 'skip_nan'",
-  )
+  _validation.check(norm_type > 0, "norm_type", norm_type, "a float > 0 or inf")
+  _validation.flag("error_if_nonfinite", error_if_nonfinite)
+  _validation.one_of("nonfinite", nonfinite, ("scale", "nan", "skip_nan"))
 
   def clip(updates):
     n = global_norm(updates, norm_type)
@@ -173,4 +162,4 @@ def clip_by_global_norm(
 
     return jax.tree.map(one, updates)
 
-  return _base.maybe_mask(_stateless(clip), mask)
+  return _tree.maybe_mask(optax.stateless(lambda updates, params: clip(updates)), mask)

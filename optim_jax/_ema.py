@@ -6,10 +6,10 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from optim_jax import _base
+from optim_jax import _base, _tree, _validation
+from optim_jax._averaging import AveragedSgdState
 
 
 class ParamEmaState(NamedTuple):
@@ -17,14 +17,6 @@ class ParamEmaState(NamedTuple):
 
   count: jax.Array
   ema: optax.Params
-
-
-def _check_frequency(value: Any) -> None:
-  if value is None or isinstance(value, jax.Array):  # an array: injected by optax.inject_hyperparams
-    return
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-    raise TypeError(f"overwrite_frequency should be None or an int, got {type(value).__name__} {value!r}")
-  _base.check(value >= 1, ValueError, "overwrite_frequency", value, "None or an int >= 1")
 
 
 def param_ema(
@@ -83,8 +75,10 @@ def param_ema(
     Polyak and Juditsky, Acceleration of stochastic approximation by averaging, 1992;
     ``tf_keras.optimizers.Optimizer(use_ema=...)`` (2.21), ``keras.optimizers.Optimizer`` (3.15).
   """
-  _base.check_range("momentum", momentum, lo=0.0, hi=1.0)
-  _check_frequency(overwrite_frequency)
+  _validation.hyperparameter("momentum", momentum, schedule=True, lo=0.0, hi=1.0)
+  _validation.integer("overwrite_frequency", overwrite_frequency, lo=1, none=True)
+  _validation.flag("warm_start", warm_start)
+  state_dtype = _validation.float_dtype("state_dtype", state_dtype)
 
   def init_fn(params):
     # A copy, not the parameter itself: state and params may both be donated to a jitted step.
@@ -113,7 +107,7 @@ def param_ema(
       m = _base.hyper(m_now, cd)
       # tf_keras multiplies by the Python float 1 - m (rounded once); Keras 3 computes 1 - m in the
       # variable's dtype. The two differ by up to 1e-6 relative in float32 for m = 0.99.
-      if not warm_start and _base.is_static_number(m_now):
+      if not warm_start and _validation.is_static_number(m_now):
         one_minus = _base.hyper(1.0 - float(m_now), cd)
       else:
         one_minus = 1 - m
@@ -128,15 +122,14 @@ def param_ema(
       onto_avg = (a_new.astype(cd) - p.astype(cd)).astype(u.dtype)
       return jnp.where(overwrite, onto_avg, u), a_new
 
-    out, ema = _base.unzip(jax.tree.map(one, updates, params, state.ema), updates, 2)
+    out, ema = _tree.unzip(jax.tree.map(one, updates, params, state.ema), updates, 2)
     return out, ParamEmaState(count=optax.safe_increment(count), ema=ema)
 
   return optax.GradientTransformation(init_fn, update_fn)
 
 
 def _is_average_state(x: Any) -> bool:
-  # PyTorch ASGD's state is matched by name so this module does not import it.
-  return isinstance(x, ParamEmaState) or (type(x).__name__ == "AveragedSgdState" and hasattr(x, "ax"))
+  return isinstance(x, (ParamEmaState, AveragedSgdState))
 
 
 def ema_params(opt_state: Any) -> optax.Params:
@@ -155,34 +148,10 @@ def ema_params(opt_state: Any) -> optax.Params:
   Raises:
     ValueError: if the state holds no average, or more than one.
   """
-  found = [x for x in jax.tree.leaves(opt_state, is_leaf=_is_average_state) if _is_average_state(x)]
-  if len(found) != 1:
-    what = "no" if not found else f"{len(found)}"
-    raise ValueError(
-      f"ema_params: the optimizer state holds {what} parameter averages (oj.param_ema, the Keras "
-      "presets with use_ema=True, oj.torch.asgd); expected exactly one. Pass the sub-state that "
-      "holds the one you want."
-    )
-  x = found[0]
+  x = _tree.find_one(
+    opt_state,
+    _is_average_state,
+    "parameter averages (oj.param_ema, the Keras presets with use_ema=True, oj.torch.asgd)",
+    "Pass the sub-state that holds the one you want.",
+  )
   return x.ema if isinstance(x, ParamEmaState) else x.ax
-
-
-def keras_ema_args(ema_momentum: Any, ema_overwrite_frequency: Any, *, keras3: bool) -> tuple[Any, Any]:
-  """Validates Keras's EMA arguments as tf_keras / Keras 3 do; returns (momentum, frequency or None).
-
-  Both check only when ``use_ema`` is set: ``ema_momentum`` outside [0, 1] and a truthy
-  ``ema_overwrite_frequency`` that is not an int >= 1 raise ValueError; a falsy frequency (None, 0)
-  means never overwrite. Values injected by ``optax.inject_hyperparams`` (arrays) are not checked.
-  """
-  if _base.is_static_number(ema_momentum) and (ema_momentum > 1 or ema_momentum < 0):
-    raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}")
-  f = ema_overwrite_frequency
-  if isinstance(f, jax.Array):
-    return ema_momentum, f
-  if f and (not isinstance(f, int) or f < 1):
-    # tf_keras's message says "> 1" although 1 is accepted; Keras 3 says ">= 1".
-    bound = ">= 1" if keras3 else "> 1"
-    raise ValueError(
-      f"`ema_overwrite_frequency` must be an integer {bound} or None. Received: ema_overwrite_frequency={f}"
-    )
-  return ema_momentum, (int(f) if f else None)

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from optim_jax import _base
+from optim_jax import _base, _tree
 
 _LR_NAMES = ("learning_rate", "lr")
 _INJECT_STATES = (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState)
@@ -77,19 +77,17 @@ def _is_inject(x: Any) -> bool:
 
 def _find(opt_state: Any, name: str | None) -> tuple[Any, str]:
   names = _LR_NAMES if name is None else (name,)
-  hits = []
-  for s in jax.tree.leaves(opt_state, is_leaf=_is_inject):
-    if _is_inject(s):
-      hits += [(s, k) for k in names if k in s.hyperparams]
-  if len(hits) != 1:
-    what = "no" if not hits else f"{len(hits)}"
-    raise ValueError(
-      f"The optimizer state holds {what} injected learning rates named {' or '.join(map(repr, names))}; "
-      "expected exactly one. Build the optimizer with optax.inject_hyperparams(...) or "
-      "oj.inject_hyperparams(...), pass `name=` for another hyperparameter, or pass the sub-state "
-      "that holds the one you want."
-    )
-  return hits[0]
+  state = _tree.find_one(
+    opt_state,
+    lambda x: _is_inject(x) and any(k in x.hyperparams for k in names),
+    f"injected learning rates named {' or '.join(map(repr, names))}",
+    "Build the optimizer with optax.inject_hyperparams(...) or oj.inject_hyperparams(...), pass "
+    "`name=` for another hyperparameter, or pass the sub-state that holds the one you want.",
+  )
+  keys = [k for k in names if k in state.hyperparams]
+  if len(keys) != 1:
+    raise ValueError(f"The injected state holds both {keys}: pass `name=` to pick one.")
+  return state, keys[0]
 
 
 def get_lr(opt_state: Any, *, name: str | None = None) -> jax.Array:

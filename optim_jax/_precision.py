@@ -76,7 +76,12 @@ def multi_precision(
   References:
     Micikevicius et al., Mixed Precision Training, ICLR 2018; Paddle's ``multi_precision``.
   """
-  master_dtype = jnp.dtype(master_dtype)
+  if not isinstance(inner, optax.GradientTransformation):
+    raise TypeError(f"inner should be an optax.GradientTransformation, got {type(inner).__name__} {inner!r}")
+  try:
+    master_dtype = jnp.dtype(master_dtype)
+  except TypeError:
+    raise TypeError(f"master_dtype should be a floating dtype, got {master_dtype!r}") from None
   if not jnp.issubdtype(master_dtype, jnp.floating):
     raise ValueError(f"Invalid value of master_dtype: {master_dtype}; expected a floating dtype.")
   inner = optax.with_extra_args_support(inner)

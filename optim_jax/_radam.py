@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from optim_jax import _base
+from optim_jax import _base, _tree, _validation
 
 RhoRule = Literal["closed_form", "recursion"]
 
@@ -46,7 +46,7 @@ def _s(z: jax.Array) -> jax.Array:
 
 def _neg_log(b: Any, dtype: Any) -> jax.Array:
   """-log(b) without cancellation near b = 1 (on the host in double when b is a number)."""
-  if _base.is_static_number(b):
+  if _validation.is_static_number(b):
     return _base.hyper(-math.log(float(b)) if float(b) > 0 else math.inf, dtype)
   bc = _base.hyper(b, dtype)
   return -jnp.log1p(bc - 1)
@@ -54,7 +54,7 @@ def _neg_log(b: Any, dtype: Any) -> jax.Array:
 
 def _static_or(value: Any, dtype: Any, host, graph) -> jax.Array:
   """host(value) in double when `value` is a number, else graph(value) in `dtype`."""
-  if _base.is_static_number(value):
+  if _validation.is_static_number(value):
     return _base.hyper(host(float(value)), dtype)
   return graph(_base.hyper(value, dtype))
 
@@ -203,13 +203,13 @@ def scale_by_radam(
     Liu et al., On the Variance of the Adaptive Learning Rate and Beyond, ICLR 2020;
     ``torch.optim.RAdam`` (torch 2.13); ``paddle.optimizer.RAdam`` (Paddle 3.3).
   """
-  _base.check_range("b1", b1, lo=0.0, hi=1.0, hi_open=True)
-  _base.check_range("b2", b2, lo=0.0, hi=1.0, hi_open=True)
-  _base.check_range("eps", eps, lo=0.0)
-  _base.check_range("threshold", threshold, lo=4.0)
-  if rho_rule not in ("closed_form", "recursion"):
-    raise ValueError(f"Invalid value of rho_rule: {rho_rule!r}; expected 'closed_form' or 'recursion'.")
-  static_decision = _base.is_static_number(b2) and _base.is_static_number(threshold)
+  _validation.hyperparameter("b1", b1, lo=0.0, hi=1.0, hi_open=True)
+  _validation.hyperparameter("b2", b2, lo=0.0, hi=1.0, hi_open=True)
+  _validation.hyperparameter("eps", eps, lo=0.0)
+  _validation.hyperparameter("threshold", threshold, lo=4.0)
+  _validation.one_of("rho_rule", rho_rule, ("closed_form", "recursion"))
+  state_dtype = _validation.float_dtype("state_dtype", state_dtype)
+  static_decision = _validation.is_static_number(b2) and _validation.is_static_number(threshold)
 
   def init_fn(params):
     return ScaleByRadamState(
@@ -255,7 +255,7 @@ def scale_by_radam(
       return out.astype(g.dtype), m_new.astype(m.dtype), v_new.astype(v.dtype)
 
     res = jax.tree.map(one, updates, state.mu, state.nu)
-    out, mu, nu = _base.unzip(res, updates, 3)
+    out, mu, nu = _tree.unzip(res, updates, 3)
     return out, ScaleByRadamState(count=optax.safe_increment(state.count), mu=mu, nu=nu)
 
   return optax.GradientTransformation(init_fn, update_fn)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from optim_jax import _base, _validation
+from optim_jax import _base, _tree, _validation
 
 
 class SagAverageState(NamedTuple):
@@ -83,6 +83,7 @@ def sag_average(batch_num: int, *, memory_dtype: Any = None) -> optax.GradientTr
     ``paddle.optimizer.ASGD`` (Paddle 3.3).
   """
   _validation.positive_int("batch_num", batch_num)
+  memory_dtype = _validation.float_dtype("memory_dtype", memory_dtype)
   n = int(batch_num)
 
   def init_fn(params):
@@ -117,7 +118,7 @@ def sag_average(batch_num: int, *, memory_dtype: Any = None) -> optax.GradientTr
       return out.astype(g.dtype), d_new.astype(d.dtype), y_new
 
     res = jax.tree.map(one, updates, state.d, state.y)
-    out, d, y = _base.unzip(res, updates, 3)
+    out, d, y = _tree.unzip(res, updates, 3)
     return out, SagAverageState(count=m, d=d, y=y)
 
   return optax.GradientTransformationExtraArgs(init_fn, update_fn)

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from optim_jax import _base
+from optim_jax import _base, _tree, _validation
 
 
 class WeightDecayState(NamedTuple):
@@ -25,7 +25,7 @@ def _decay(
 
   def init_fn(params):
     del params
-    return WeightDecayState(jnp.zeros([], jnp.int32)) if scheduled else optax.EmptyState()
+    return WeightDecayState(_base.count_state_init()) if scheduled else optax.EmptyState()
 
   def update_fn(updates, state, params=None):
     if params is None:
@@ -55,7 +55,8 @@ def add_l2_decay(coeff: Any, mask: Any = None) -> optax.GradientTransformation:
     coeff: the coefficient c (number or schedule of the update count).
     mask: optional optax mask of the leaves to decay.
   """
-  return _base.maybe_mask(_decay(lambda u, p, n: _add(u, _base.value_at(coeff, n), p), callable(coeff)), mask)
+  _validation.hyperparameter("coeff", coeff, schedule=True, lo=0.0)
+  return _tree.maybe_mask(_decay(lambda u, p, n: _add(u, _base.value_at(coeff, n), p), callable(coeff)), mask)
 
 
 def add_l1_decay(coeff: Any, mask: Any = None) -> optax.GradientTransformation:
@@ -65,7 +66,8 @@ def add_l1_decay(coeff: Any, mask: Any = None) -> optax.GradientTransformation:
     coeff: the coefficient c (number or schedule of the update count).
     mask: optional optax mask of the leaves to decay.
   """
-  return _base.maybe_mask(
+  _validation.hyperparameter("coeff", coeff, schedule=True, lo=0.0)
+  return _tree.maybe_mask(
     _decay(lambda u, p, n: _add(u, _base.value_at(coeff, n), jnp.sign(p)), callable(coeff)), mask
   )
 
@@ -84,7 +86,8 @@ def decoupled_weight_decay(
     learning_rate: the learning rate :math:`\eta` (number or schedule) that multiplies it.
     mask: optional optax mask of the leaves to decay.
   """
-  _base.check_range("weight_decay", weight_decay, lo=0.0)
+  _validation.hyperparameter("weight_decay", weight_decay, schedule=True, lo=0.0)
+  _validation.learning_rate("learning_rate", learning_rate)
   scheduled = callable(weight_decay) or callable(learning_rate)
 
   def term(u, p, n):
@@ -94,4 +97,4 @@ def decoupled_weight_decay(
     )
     return _add(u, -rate, p)
 
-  return _base.maybe_mask(_decay(term, scheduled), mask)
+  return _tree.maybe_mask(_decay(term, scheduled), mask)

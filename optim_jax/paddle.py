@@ -36,13 +36,11 @@ class GradClip(optax.GradientTransformation):
 
 def l2_decay(coeff: Any = 0.0) -> Regularizer:
   r"""``paddle.regularizer.L2Decay``: coupled :math:`g \leftarrow g + c\,p` (no factor 1/2)."""
-  _base.check_range("coeff", coeff, lo=0.0)
   return Regularizer(*_add_l2_decay(coeff))
 
 
 def l1_decay(coeff: Any = 0.0) -> Regularizer:
   r"""``paddle.regularizer.L1Decay``: coupled :math:`g \leftarrow g + c\,\mathrm{sign}(p)`."""
-  _base.check_range("coeff", coeff, lo=0.0)
   return Regularizer(*_add_l1_decay(coeff))
 
 
@@ -53,10 +51,10 @@ def clip_grad_by_value(max: Any, min: Any = None) -> GradClip:  # noqa: A002 - P
   step when min > max; here both are raised at construction.
   """
   if min is None:
-    if _base.is_static_number(max) and not float(max) > 0:
+    if _validation.is_static_number(max) and not float(max) > 0:
       raise AssertionError(f"Invalid value of max: {max!r}; expected max > 0 when min is None.")
     min = -max  # noqa: A001
-  if _base.is_static_number(max) and _base.is_static_number(min) and float(min) > float(max):
+  if _validation.is_static_number(max) and _validation.is_static_number(min) and float(min) > float(max):
     raise ValueError(f"Invalid value of min: {min!r}; expected min <= max (max={max!r}).")
   return GradClip(*_clip_by_value(min, max))
 
@@ -67,7 +65,7 @@ def clip_grad_by_norm(clip_norm: Any) -> GradClip:
   Paddle's CPU kernel is float32-only and rejects ``clip_norm <= 0`` at the first step; here any
   float dtype works and the check is made at construction.
   """
-  _base.check_range("clip_norm", clip_norm, lo=0.0, lo_open=True)
+  _validation.hyperparameter("clip_norm", clip_norm, lo=0.0, lo_open=True)
   return GradClip(*_clip_by_norm(clip_norm))
 
 
@@ -82,7 +80,8 @@ def clip_grad_by_global_norm(
   ``clip_norm`` (it flips the gradients' sign); here it is a ValueError.
   """
   del group_name
-  _base.check_range("clip_norm", clip_norm, lo=0.0)
+  _validation.hyperparameter("clip_norm", clip_norm, lo=0.0)
+  _validation.flag("auto_skip_clip", auto_skip_clip)
   return GradClip(*_clip_by_global_norm(clip_norm, nonfinite="skip_nan" if auto_skip_clip else "scale"))
 
 
@@ -103,14 +102,14 @@ def _regularizer(weight_decay: Any) -> list[optax.GradientTransformation]:
   if isinstance(weight_decay, Regularizer):
     return [weight_decay]
   if isinstance(weight_decay, bool) or not (
-    _base.is_static_number(weight_decay) or callable(weight_decay) or hasattr(weight_decay, "dtype")
+    _validation.is_static_number(weight_decay) or callable(weight_decay) or hasattr(weight_decay, "dtype")
   ):
     raise TypeError(
       "weight_decay should be None, a float (L2 coefficient), a schedule, oj.paddle.l2_decay(c) or "
       f"oj.paddle.l1_decay(c), got {type(weight_decay).__name__} {weight_decay!r}"
     )
-  _base.check_range("weight_decay", weight_decay, lo=0.0)
-  return [] if _base.is_static_zero(weight_decay) else [_add_l2_decay(weight_decay)]
+  _validation.in_range("weight_decay", weight_decay, lo=0.0)
+  return [] if _validation.is_static_zero(weight_decay) else [_add_l2_decay(weight_decay)]
 
 
 def rmsprop(
@@ -160,15 +159,14 @@ def rmsprop(
   ==========================  ===============================================================
   """
   _validation.learning_rate("learning_rate", learning_rate, allow_int=False)
-  for name, value in (("rho", rho), ("epsilon", epsilon), ("momentum", momentum)):
+  for name, value, hi in (("rho", rho, 1.0), ("epsilon", epsilon, None), ("momentum", momentum, None)):
     _validation.not_none(name, value)
-  _base.check_range("epsilon", epsilon, lo=0.0)
-  _base.check_range("momentum", momentum, lo=0.0)
-  _base.check_range("rho", rho, lo=0.0, hi=1.0)
+    _validation.hyperparameter(name, value, lo=0.0, hi=hi)
+  _validation.flag("centered", centered)
   chain = _grad_clip(grad_clip) + _regularizer(weight_decay)
   chain.append(_scale_by_rms_paddle(_base.as_float32(rho), _base.as_float32(epsilon), centered))
   chain.append(_scale_by_learning_rate(learning_rate))
-  if not _base.is_static_zero(momentum):
+  if not _validation.is_static_zero(momentum):
     chain.append(_trace(_base.as_float32(momentum)))
   return optax.chain(*chain)
 
@@ -220,16 +218,16 @@ def radam(
   ``parameters``, ``name``     not arguments: optax transforms are pure functions of the pytree
   ==========================  ===============================================================
   """
-  if _base.is_static_number(learning_rate) and not float(learning_rate) >= 0:
-    raise ValueError(f"Invalid learning rate: {learning_rate}, expect learning_rate >= 0.")
-  if _base.is_static_number(epsilon) and not float(epsilon) >= 0:
-    raise ValueError(f"Invalid epsilon value: {epsilon}, expect epsilon >= 0.")
-  for name, beta in (("beta1", beta1), ("beta2", beta2)):
-    if _base.is_static_number(beta) and not 0.0 <= float(beta) < 1.0:
-      raise ValueError(f"Invalid {name}: {beta}, expect 0. <= {name} < 1.0.")
-  _validation.learning_rate("learning_rate", learning_rate, allow_int=False)
+  _validation.learning_rate(
+    "learning_rate", learning_rate, allow_int=False, style="paddle", label="learning rate"
+  )
   for name, value in (("beta1", beta1), ("beta2", beta2), ("epsilon", epsilon)):
     _validation.not_none(name, value)
+  _validation.hyperparameter("epsilon", epsilon, lo=0.0, style="paddle", label="epsilon value")
+  for name, beta in (("beta1", beta1), ("beta2", beta2)):
+    _validation.hyperparameter(
+      name, beta, lo=0.0, hi=1.0, hi_open=True, style="paddle", rule=f"0. <= {name} < 1.0"
+    )
   chain = _grad_clip(grad_clip) + _regularizer(weight_decay)
   chain.append(
     _scale_by_radam(
@@ -283,14 +281,13 @@ def asgd(
   ``parameters``, ``name``     not arguments: optax transforms are pure functions of the pytree
   ==========================  ===============================================================
   """
-  if learning_rate is None:
-    raise ValueError("learning_rate should not be None: expected a float >= 0 or a schedule.")
+  _validation.learning_rate("learning_rate", learning_rate, allow_int=False)
   if batch_num is None:
     raise ValueError("batch_num should not be None: expected an int > 0.")
-  if _base.is_static_number(batch_num) and not float(batch_num) > 0:
-    raise ValueError(f"Invalid value of batch_num: {batch_num!r}; expected an int batch_num > 0.")
+  # Paddle: ValueError for a value <= 0 (also a float one), TypeError for a float > 0.
+  _validation.in_range("batch_num", batch_num, lo=0.0, lo_open=True, rule="an int batch_num > 0")
   _validation.positive_int("batch_num", batch_num)
-  _validation.learning_rate("learning_rate", learning_rate, allow_int=False)
+  _validation.flag("multi_precision", multi_precision)
   chain = _grad_clip(grad_clip) + _regularizer(weight_decay)
   chain.append(_sag_average(batch_num))
   chain.append(_scale_by_learning_rate(learning_rate))

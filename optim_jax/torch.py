@@ -12,7 +12,7 @@ from typing import Any
 
 import optax
 
-from optim_jax import _base, _validation
+from optim_jax import _validation
 from optim_jax._averaging import averaged_sgd as _averaged_sgd
 from optim_jax._clipping import clip_by_global_norm as _clip_by_global_norm
 from optim_jax._clipping import clip_by_value as _clip_by_value
@@ -24,15 +24,24 @@ from optim_jax._weight_decay import add_l2_decay as _add_l2_decay
 from optim_jax._weight_decay import decoupled_weight_decay as _decoupled_weight_decay
 
 
-def _check(name: str, label: str, value: Any, hi: float | None = None) -> None:
-  if _base.is_static_number(value) and (value < 0 or (hi is not None and value > hi)):
-    rng = ">= 0" if hi is None else f"in [0, {hi:g}]"
-    raise ValueError(f"Invalid {label}: {value} ({name}); expected {name} {rng}.")
+def _check(schedules: tuple[str, ...] = (), **values: Any) -> None:
+  """PyTorch's ValueError for each value < 0 ("Invalid learning rate: -1"); alpha also <= 1."""
+  for name, value in values.items():
+    hi = 1.0 if name == "alpha" else None
+    _validation.hyperparameter(
+      name,
+      value,
+      schedule=name in schedules,
+      lo=0.0,
+      hi=hi,
+      style="torch",
+      label=_validation.TORCH_LABELS[name],
+    )
 
 
 def _prologue(maximize: bool, weight_decay: Any) -> list[optax.GradientTransformation]:
   chain = [optax.scale(-1.0)] if maximize else []
-  if not _base.is_static_zero(weight_decay):
+  if not _validation.is_static_zero(weight_decay):
     chain.append(_add_l2_decay(weight_decay))
   return chain
 
@@ -71,15 +80,13 @@ def rmsprop(
   ``differentiable``
   ==========================  ===============================================================
   """
-  _check("lr", "learning rate", lr)
-  _validation.learning_rate("lr", lr)
-  _check("eps", "epsilon value", eps)
-  _check("momentum", "momentum value", momentum)
-  _check("weight_decay", "weight_decay value", weight_decay)
-  _check("alpha", "alpha value", alpha, hi=1.0)
+  _validation.learning_rate("lr", lr, style="torch", label="learning rate")
+  _check(("weight_decay",), eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
+  _validation.flag("centered", centered)
+  _validation.flag("maximize", maximize)
   chain = _prologue(maximize, weight_decay)
   chain.append(_scale_by_rms_torch(alpha, eps, centered))
-  if not _base.is_static_zero(momentum):
+  if not _validation.is_static_zero(momentum):
     chain.append(_trace(momentum))
   chain.append(_scale_by_learning_rate(lr))
   return optax.chain(*chain)
@@ -96,7 +103,7 @@ def clip_grad_norm(
   RuntimeError instead (under jit, from a host callback). PyTorch accepts a negative ``max_norm``
   (it flips the gradients' sign); here it is a ValueError.
   """
-  _base.check_range("max_norm", max_norm, lo=0.0)
+  _validation.hyperparameter("max_norm", max_norm, lo=0.0)
   return _clip_by_global_norm(max_norm, norm_type=norm_type, eps=1e-6, error_if_nonfinite=error_if_nonfinite)
 
 
@@ -106,7 +113,7 @@ def clip_grad_value(clip_value: Any) -> optax.GradientTransformation:
   PyTorch accepts a negative ``clip_value`` (every element becomes that value); here it is a
   ValueError.
   """
-  _base.check_range("clip_value", clip_value, lo=0.0)
+  _validation.hyperparameter("clip_value", clip_value, lo=0.0)
   return _clip_by_value(-clip_value, clip_value)
 
 
@@ -147,21 +154,20 @@ def radam(
   ``differentiable``
   ==========================  ===============================================================
   """
-  _check("lr", "learning rate", lr)
-  _check("eps", "epsilon value", eps)
+  _validation.learning_rate("lr", lr, style="torch", label="learning rate")
+  _check(("weight_decay",), eps=eps, weight_decay=weight_decay)
   if not isinstance(betas, (tuple, list)) or len(betas) != 2:
     raise TypeError(f"betas should be a pair (beta1, beta2), got {betas!r}")
   for i, beta in enumerate(betas):
-    if _base.is_static_number(beta) and not 0.0 <= float(beta) < 1.0:
-      raise ValueError(
-        f"Invalid beta parameter at index {i}: {beta} (betas[{i}]); expected 0 <= betas[{i}] < 1."
-      )
-  _check("weight_decay", "weight_decay value", weight_decay)
-  _validation.learning_rate("lr", lr)
+    _validation.hyperparameter(
+      f"betas[{i}]", beta, lo=0.0, hi=1.0, hi_open=True, style="torch", label=f"beta parameter at index {i}"
+    )
+  _validation.flag("decoupled_weight_decay", decoupled_weight_decay)
+  _validation.flag("maximize", maximize)
   chain = _prologue(maximize, 0 if decoupled_weight_decay else weight_decay)
   chain.append(_scale_by_radam(betas[0], betas[1], eps, rho_rule="closed_form"))
   chain.append(_scale_by_learning_rate(lr))
-  if decoupled_weight_decay and not _base.is_static_zero(weight_decay):
+  if decoupled_weight_decay and not _validation.is_static_zero(weight_decay):
     chain.append(_decoupled_weight_decay(weight_decay, lr))
   return optax.chain(*chain)
 
@@ -185,7 +191,7 @@ def asgd(
 
   :math:`\eta` and :math:`\mu` are computed at the end of the previous update (so a scheduled
   ``lr`` takes effect one update late, as in PyTorch). The average :math:`\bar x` lives only in
-  the state; read it with ``oj.ema_params(state)``. See :func:`optim_jax._averaging.averaged_sgd`.
+  the state; read it with ``oj.ema_params(state)``. See :func:`optim_jax.averaged_sgd`.
 
   Framework parity (golden tests: torch 2.13.0+cpu):
 
@@ -202,13 +208,11 @@ def asgd(
   ``differentiable``
   ==========================  ===============================================================
   """
-  _check("lr", "learning rate", lr)
-  _check("weight_decay", "weight_decay value", weight_decay)
-  _check("lambd", "lambd value", lambd)
-  _check("alpha", "alpha value", alpha)
-  _validation.learning_rate("lr", lr)
-  for name, value in (("lambd", lambd), ("alpha", alpha), ("t0", t0)):
-    _validation.not_none(name, value)
+  _validation.learning_rate("lr", lr, style="torch", label="learning rate")
+  _check(("weight_decay",), weight_decay=weight_decay, lambd=lambd)
+  _validation.hyperparameter("alpha", alpha, lo=0.0, style="torch", label="alpha value")
+  _validation.hyperparameter("t0", t0)
+  _validation.flag("maximize", maximize)
   chain = _prologue(maximize, weight_decay)
   chain.append(_averaged_sgd(lr, lambd, alpha, t0))
   return optax.chain(*chain)

@@ -26,7 +26,7 @@ import optim_jax as oj
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 
-# Tolerances fixed by the issue: float32 up to 100 steps, float32 longer, float64.
+# Tolerances: float32 up to 100 steps, float32 longer, float64.
 TOL_F32 = 1e-6
 TOL_F32_LONG = 1e-5
 TOL_F64 = 1e-12

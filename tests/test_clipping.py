@@ -54,7 +54,7 @@ def test_global_norm_p(p):
 
 
 def test_torch_eps_coefficient():
-  # total = 2e-7, max = 1e-7: coef = 1e-7 / (2e-7 + 1e-6) = 0.0833..., not 0.5 (framework-semantics 7d).
+  # total = 2e-7, max = 1e-7: coef = 1e-7 / (2e-7 + 1e-6) = 0.0833..., not 0.5 (torch adds 1e-6 to the norm).
   g = jnp.array([2e-7], jnp.float32)
   out = _apply(oj.clip_by_global_norm(1e-7, eps=1e-6), g)
   np.testing.assert_allclose(out, 2e-7 * (1e-7 / (2e-7 + 1e-6)), rtol=1e-5)

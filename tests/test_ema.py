@@ -1,9 +1,8 @@
-"""oj.param_ema, oj.ema_params and the Keras EMA options (framework-semantics.md, section 6)."""
+"""oj.param_ema, oj.ema_params and the Keras EMA options (use_ema, ema_momentum, ema_overwrite_frequency)."""
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, NamedTuple
 
 import chex
 import flax.serialization
@@ -14,7 +13,7 @@ import optax
 import pytest
 
 import optim_jax as oj
-from optim_jax._ema import keras_ema_args
+from optim_jax._keras_common import ema_args as keras_ema_args
 
 
 def _sgd_run(tx, grads, p0=0.0):
@@ -65,7 +64,7 @@ def _keras_reference(grads, p0, base, momentum, frequency, warm_start):
 
 @pytest.mark.parametrize("module", [oj.tf_keras, oj.keras], ids=["tf_keras", "keras3"])
 @pytest.mark.parametrize("frequency", [None, 1, 3])
-def test_keras_presets_follow_section_6(module, frequency):
+def test_keras_presets_follow_the_keras_ema_loop(module, frequency):
   rng = np.random.default_rng(0)
   grads = rng.normal(size=(12, 5)).astype(np.float32)
   p0 = rng.normal(size=5).astype(np.float32)
@@ -179,11 +178,6 @@ def test_param_ema_validation(bad):
 # --- ema_params: found anywhere -------------------------------------------------------------------
 
 
-class AveragedSgdState(NamedTuple):  # stands in for oj.torch.asgd's state (matched by name)
-  count: Any
-  ax: Any
-
-
 def test_ema_params_found_in_wrapped_states():
   params = {"w": jnp.arange(3.0)}
   wrapped = [
@@ -195,8 +189,8 @@ def test_ema_params_found_in_wrapped_states():
   ]
   for tx in wrapped:
     chex.assert_trees_all_equal(oj.ema_params(tx.init(params)), params)
-  state = (optax.EmptyState(), AveragedSgdState(jnp.zeros([], jnp.int32), params))
-  assert oj.ema_params(state) is params
+  state = oj.averaged_sgd().init(params)
+  assert oj.ema_params((optax.EmptyState(), state)) is state.ax
 
 
 def test_ema_params_none_or_two():

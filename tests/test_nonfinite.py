@@ -1,7 +1,7 @@
 """Non-finite gradients: each clip strategy's behaviour on inf and NaN, and optax.apply_if_finite.
 
 The expected patterns were measured on the real frameworks (paddlepaddle 3.3.1, torch 2.13,
-tf_keras 2.21, keras 3.15.1; framework-semantics.md sections 4, 6 and 7d) with the gradients
+tf_keras 2.21, keras 3.15.1) with the gradients
 {"a": [1, x], "b": [2, 3]}, x in {inf, -inf, nan}, and a threshold of 1:
   * global norm, "scale" (Paddle, PyTorch): inf norm -> finite entries 0, infinite ones NaN; NaN
     norm -> all NaN;

@@ -68,7 +68,7 @@ def test_paddle_clip_validation():
 
 
 def test_paddle_clips_before_regularising():
-  """Paddle: g <- clip(g) + wd * p; the regulariser is never clipped (semantics section 0)."""
+  """Paddle: g <- clip(g) + wd * p; the regulariser is never clipped (Paddle applies grad_clip before the regulariser)."""
   clip, wd = 1.0, 0.3
   tx = oj.paddle.rmsprop(
     0.1, rho=0.0, epsilon=0.0, weight_decay=wd, grad_clip=oj.paddle.clip_grad_by_global_norm(clip)

@@ -1,4 +1,4 @@
-"""scale_by_radam and the RAdam presets against the framework equations (framework-semantics.md 2, 7b, 10)."""
+"""scale_by_radam and the RAdam presets against the framework equations (Paddle 3.3, torch 2.13)."""
 
 from __future__ import annotations
 

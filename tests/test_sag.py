@@ -1,4 +1,4 @@
-"""sag_average and oj.paddle.asgd against Paddle's SAG equations (framework-semantics.md section 3)."""
+"""sag_average and oj.paddle.asgd against Paddle's SAG equations (Paddle 3.3 ASGD kernel)."""
 
 from __future__ import annotations
 

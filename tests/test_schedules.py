@@ -1,7 +1,7 @@
 """oj.schedules: signatures and validation as Paddle's, the schedule contract, formulas and edge cases.
 
 The comparisons with the real frameworks' numbers are in test_schedules_golden.py; here the formulas
-are checked against independent numpy versions of framework-semantics.md section 5 (hypothesis),
+are checked against independent numpy versions of Paddle's lr formulas (hypothesis),
 and the behaviours that Paddle does not define (past OneCycleLR's end, triangular2 past cycle 1024).
 """
 
@@ -126,7 +126,7 @@ def test_contract_in_other_presets(name):
       chex.assert_tree_all_finite(_run(tx, jnp.bfloat16))
 
 
-# --- formulas against independent numpy versions (framework-semantics.md section 5) ---------------
+# --- formulas against independent numpy versions of paddle.optimizer.lr ---------------------------
 
 COUNTS = st.lists(st.integers(0, 10**7), min_size=1, max_size=20)
 FEW = settings(max_examples=12)  # every example compiles a new schedule
@@ -229,7 +229,7 @@ def test_one_cycle_formula(n, pct, strategy, three, end):
   np.testing.assert_allclose(_values(s, e), want, rtol=1e-7, atol=1e-9)
 
 
-# --- integer boundaries under jit (framework-semantics.md section 10) ------------------------------
+# --- integer boundaries under jit (XLA rewrites x / c as x * (1 / c)) -------------------------------
 
 
 def test_boundaries_use_integer_arithmetic_under_jit():

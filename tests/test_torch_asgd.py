@@ -1,4 +1,4 @@
-"""oj.torch.asgd (averaged SGD) against torch.optim.ASGD's loop (framework-semantics.md section 7c)."""
+"""oj.torch.asgd (averaged SGD) against torch.optim.ASGD's loop (torch 2.13)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the schedules: the count, host constants, accurate float32 kernels, validation.
+"""Helpers shared by the schedules: the count, host constants and accurate float32 kernels.
 
 Every schedule is a pure jnp function of the update count. Boundaries, cycles and phases are
 computed with integer arithmetic on the int32 count (XLA on CPU rewrites ``x / c`` as
@@ -10,7 +10,6 @@ value is returned as float32, also under ``jax_enable_x64``.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import jax
@@ -203,42 +202,3 @@ def sin2(angle: DF) -> DF:
   r""":math:`\sin^2(angle)` for a float32-pair angle in :math:`[-\pi/4, \pi/4]`, as a float32 pair."""
   s = sin_df(angle)
   return df_mul(s, s)
-
-
-# --- validation (Paddle's exception types; messages name the argument, the value and the rule) --------
-
-
-def is_number(value: Any) -> bool:
-  return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def is_int(value: Any) -> bool:
-  return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def learning_rate(value: Any, name: str = "learning_rate") -> None:
-  """Paddle's ``LRScheduler`` base check: a float or int (TypeError), >= 0 (ValueError)."""
-  if not is_number(value):
-    raise TypeError(f"The type of {name} must be float, but received {type(value).__name__} {value!r}.")
-  if not float(value) >= 0:
-    raise ValueError(f"Invalid value of {name}: {value!r}; expected {name} >= 0.")
-
-
-def number(value: Any, name: str) -> None:
-  if not is_number(value):
-    raise TypeError(
-      f"The type of {name} must be float or int, but received {type(value).__name__} {value!r}."
-    )
-
-
-def positive_int(value: Any, name: str) -> None:
-  """An int > 0, else AssertionError (Paddle checks these with ``assert``)."""
-  if not (is_int(value) and value > 0):
-    raise AssertionError(f"Invalid value of {name}: {value!r}; expected a positive integer.")
-
-
-def callable_arg(value: Any, name: str, cls: str) -> None:
-  if not callable(value):
-    raise TypeError(
-      f"The type of '{name}' in '{cls}' must be 'function', but received {type(value).__name__}."
-    )

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from optim_jax import _base
+from optim_jax import _validation
 from optim_jax.schedules import _common as c
 
 _I32_MAX = int(np.iinfo(np.int32).max)
@@ -36,13 +36,13 @@ def cosine_annealing_decay(learning_rate: float, T_max: int, eta_min: float = 0)
     T_max: half the period, a positive int (TypeError if not an int, AssertionError if <= 0).
     eta_min: the lowest rate.
   """
-  if not c.is_int(T_max):
+  if not _validation.is_int(T_max):
     raise TypeError(
       f"The type of 'T_max' in 'CosineAnnealingDecay' must be 'int', but received {type(T_max).__name__}."
     )
-  c.number(eta_min, "eta_min")
-  _base.check(T_max > 0, AssertionError, "T_max", T_max, "a positive integer")
-  c.learning_rate(learning_rate)
+  _validation.real("eta_min", eta_min)
+  _validation.check(T_max > 0, "T_max", T_max, "a positive integer", exc=AssertionError)
+  _validation.scheduler_rate("learning_rate", learning_rate)
   t = int(T_max)
   lo, amp = float(eta_min), float(learning_rate) - float(eta_min)
   step = c.df(math.pi / (2 * t))
@@ -77,12 +77,12 @@ def cosine_annealing_warm_restarts(
     T_mult: the growth of the cycle length, an int >= 1 (ValueError otherwise, as Paddle).
     eta_min: the lowest rate.
   """
-  if not (c.is_int(T_0) and T_0 > 0):
+  if not (_validation.is_int(T_0) and T_0 > 0):
     raise ValueError(f"Expected positive integer T_0, but got {T_0!r}")
-  if not (c.is_int(T_mult) and T_mult >= 1):
+  if not (_validation.is_int(T_mult) and T_mult >= 1):
     raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult!r}")
-  c.number(eta_min, "eta_min")
-  c.learning_rate(learning_rate)
+  _validation.real("eta_min", eta_min)
+  _validation.scheduler_rate("learning_rate", learning_rate)
   t0, mult = int(T_0), int(T_mult)
   lo, amp = float(eta_min), float(learning_rate) - float(eta_min)
   starts, lengths = [0], [t0]
@@ -142,21 +142,17 @@ def one_cycle_lr(
     anneal_strategy: ``'cos'`` or ``'linear'``.
     three_phase: rise, come back to the initial rate, then anneal to ``end_learning_rate``.
   """
-  c.number(max_learning_rate, "max_learning_rate")
-  _base.check(
-    max_learning_rate >= 0, ValueError, "max_learning_rate", max_learning_rate, "max_learning_rate >= 0"
-  )
-  c.number(end_learning_rate, "end_learning_rate")
-  _base.check(
-    end_learning_rate >= 0, ValueError, "end_learning_rate", end_learning_rate, "end_learning_rate >= 0"
-  )
-  if not c.is_int(total_steps):
+  _validation.real("max_learning_rate", max_learning_rate)
+  _validation.check(max_learning_rate >= 0, "max_learning_rate", max_learning_rate, "max_learning_rate >= 0")
+  _validation.real("end_learning_rate", end_learning_rate)
+  _validation.check(end_learning_rate >= 0, "end_learning_rate", end_learning_rate, "end_learning_rate >= 0")
+  if not _validation.is_int(total_steps):
     raise TypeError(f"'total_steps' must be 'int', but received {type(total_steps).__name__} {total_steps!r}")
-  _base.check(total_steps > 0, ValueError, "total_steps", total_steps, "a positive integer")
+  _validation.check(total_steps > 0, "total_steps", total_steps, "a positive integer")
   if not isinstance(phase_pct, float):
     raise TypeError(f"'phase_pct' must be 'float', but received {type(phase_pct).__name__} {phase_pct!r}")
-  _base.check(0.0 <= phase_pct <= 1.0, ValueError, "phase_pct", phase_pct, "0 <= phase_pct <= 1")
-  c.number(divide_factor, "divide_factor")
+  _validation.check(0.0 <= phase_pct <= 1.0, "phase_pct", phase_pct, "0 <= phase_pct <= 1")
+  _validation.real("divide_factor", divide_factor)
   initial = max_learning_rate / float(divide_factor)  # ZeroDivisionError for 0, as Paddle
   if three_phase and phase_pct >= 0.5:
     raise ValueError(
@@ -164,7 +160,7 @@ def one_cycle_lr(
     )
   if anneal_strategy not in ("cos", "linear"):
     raise ValueError(f"'anneal_strategy' must be one of 'cos' or 'linear', but received {anneal_strategy!r}")
-  c.learning_rate(initial, "max_learning_rate / divide_factor")
+  _validation.scheduler_rate("max_learning_rate / divide_factor", initial)
   n, peak, end = int(total_steps), float(max_learning_rate), float(end_learning_rate)
   # Paddle's phase ends (float64, the same arithmetic) and the rates at them.
   if three_phase:
@@ -249,16 +245,14 @@ def cyclic_lr(
     scale_fn: a custom amplitude scale; then ``scale_mode`` says what it receives.
     scale_mode: ``'cycle'`` or ``'iterations'``.
   """
-  c.number(max_learning_rate, "max_learning_rate")
-  _base.check(
-    max_learning_rate >= 0, ValueError, "max_learning_rate", max_learning_rate, "max_learning_rate >= 0"
-  )
+  _validation.real("max_learning_rate", max_learning_rate)
+  _validation.check(max_learning_rate >= 0, "max_learning_rate", max_learning_rate, "max_learning_rate >= 0")
   for name, value in (("step_size_up", step_size_up), ("step_size_down", step_size_down)):
     if value is None and name == "step_size_down":
       continue
-    if not c.is_int(value):
+    if not _validation.is_int(value):
       raise TypeError(f"The type of '{name}' must be int, but received {type(value).__name__} {value!r}")
-    _base.check(value > 0, ValueError, name, value, "a positive integer")
+    _validation.check(value > 0, name, value, "a positive integer")
   if not isinstance(exp_gamma, float):
     raise TypeError(
       f"The type of 'exp_gamma' must be float, but received {type(exp_gamma).__name__} {exp_gamma!r}"
@@ -269,7 +263,7 @@ def cyclic_lr(
     raise ValueError(f"'scale_mode' must be one of 'cycle' or 'iterations', but received {scale_mode!r}")
   if scale_fn is not None and not callable(scale_fn):
     raise TypeError(f"scale_fn must be callable or None, got {type(scale_fn).__name__}")
-  c.learning_rate(base_learning_rate, "base_learning_rate")
+  _validation.scheduler_rate("base_learning_rate", base_learning_rate)
   up = int(step_size_up)
   down = up if step_size_down is None else int(step_size_down)
   size = up + down

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from optim_jax import _base
+from optim_jax import _validation
 from optim_jax.schedules import _common as c
 
 _I32_MAX = np.iinfo(np.int32).max
@@ -38,14 +38,14 @@ def step_decay(learning_rate: float, step_size: int, gamma: float = 0.1) -> opta
     >>> [round(float(s(e)), 4) for e in range(5)]
     [0.5, 0.5, 0.05, 0.05, 0.005]
   """
-  if not c.is_int(step_size):
+  if not _validation.is_int(step_size):
     raise TypeError(
       f"The type of 'step_size' must be 'int', but received {type(step_size).__name__} {step_size!r}."
     )
-  c.number(gamma, "gamma")
-  _base.check(gamma < 1.0, ValueError, "gamma", gamma, "gamma < 1.0")
-  _base.check(step_size > 0, AssertionError, "step_size", step_size, "a positive integer")
-  c.learning_rate(learning_rate)
+  _validation.real("gamma", gamma)
+  _validation.check(gamma < 1.0, "gamma", gamma, "gamma < 1.0")
+  _validation.check(step_size > 0, "step_size", step_size, "a positive integer", exc=AssertionError)
+  _validation.scheduler_rate("learning_rate", learning_rate)
   lr0, g, s = float(learning_rate), float(gamma), int(step_size)
 
   def schedule(count):
@@ -70,9 +70,9 @@ def multi_step_decay(learning_rate: float, milestones: Sequence[int], gamma: flo
     )
   if not all(milestones[i] < milestones[i + 1] for i in range(len(milestones) - 1)):
     raise ValueError(f"The elements of milestones must be strictly increasing, got {list(milestones)!r}.")
-  c.number(gamma, "gamma")
-  _base.check(gamma < 1.0, ValueError, "gamma", gamma, "gamma < 1.0")
-  c.learning_rate(learning_rate)
+  _validation.real("gamma", gamma)
+  _validation.check(gamma < 1.0, "gamma", gamma, "gamma < 1.0")
+  _validation.scheduler_rate("learning_rate", learning_rate)
   lr0, g = float(learning_rate), float(gamma)
   bounds = np.array([_int_boundary(m) for m in milestones], np.int32)
   table = np.array([lr0 * g**i for i in range(len(milestones) + 1)], np.float32)
@@ -104,7 +104,7 @@ def piecewise_decay(boundaries: Sequence[int], values: Sequence[float]) -> optax
       f"len(boundaries) = {len(boundaries)}."
     )
   for v in values:
-    c.number(v, "values[i]")
+    _validation.real("values[i]", v)
   bounds = np.array([_int_boundary(b) for b in boundaries], np.int32)
   table = np.array([*values[: len(boundaries)], values[-1]], np.float32)
 
@@ -124,9 +124,11 @@ def natural_exp_decay(learning_rate: float, gamma: float) -> optax.Schedule:
     learning_rate: the initial learning rate, >= 0.
     gamma: the decay rate, > 0 (AssertionError otherwise, as Paddle).
   """
-  c.number(gamma, "gamma")
-  _base.check(gamma > 0.0, AssertionError, "gamma", gamma, "gamma > 0 so that the learning rate decays")
-  c.learning_rate(learning_rate)
+  _validation.real("gamma", gamma)
+  _validation.check(
+    gamma > 0.0, "gamma", gamma, "gamma > 0 so that the learning rate decays", exc=AssertionError
+  )
+  _validation.scheduler_rate("learning_rate", learning_rate)
   lr0, base = float(learning_rate), math.exp(-float(gamma))
 
   def schedule(count):
@@ -142,8 +144,8 @@ def inverse_time_decay(learning_rate: float, gamma: float) -> optax.Schedule:
     learning_rate: the initial learning rate, >= 0.
     gamma: the decay rate (not checked, as in Paddle: a negative gamma grows the rate).
   """
-  c.number(gamma, "gamma")
-  c.learning_rate(learning_rate)
+  _validation.real("gamma", gamma)
+  _validation.scheduler_rate("learning_rate", learning_rate)
   lr0, g = float(learning_rate), float(gamma)
 
   def schedule(count):
@@ -174,11 +176,13 @@ def polynomial_decay(
     power: :math:`p`, > 0.
     cycle: restart the decay every ``decay_steps``.
   """
-  c.positive_int(decay_steps, "decay_steps")
-  c.number(end_lr, "end_lr")
-  c.number(power, "power")
-  _base.check(power > 0.0, AssertionError, "power", power, "power > 0 so that the learning rate decays")
-  c.learning_rate(learning_rate)
+  _validation.scheduler_int("decay_steps", decay_steps)
+  _validation.real("end_lr", end_lr)
+  _validation.real("power", power)
+  _validation.check(
+    power > 0.0, "power", power, "power > 0 so that the learning rate decays", exc=AssertionError
+  )
+  _validation.scheduler_rate("learning_rate", learning_rate)
   d, p32 = int(decay_steps), c.f32(power)
   dp = c.f32(float(power) - float(p32))
   amp, end = float(learning_rate) - float(end_lr), float(end_lr)
@@ -208,11 +212,11 @@ def exponential_decay(learning_rate: float, gamma: float) -> optax.Schedule:
     learning_rate: the initial learning rate, >= 0.
     gamma: the factor per update, in (0, 1) (AssertionError otherwise, as Paddle).
   """
-  c.number(gamma, "gamma")
-  _base.check(
-    0.0 < gamma < 1.0, AssertionError, "gamma", gamma, "gamma in (0, 1) so that the learning rate decays"
+  _validation.real("gamma", gamma)
+  _validation.check(
+    0.0 < gamma < 1.0, "gamma", gamma, "gamma in (0, 1) so that the learning rate decays", exc=AssertionError
   )
-  c.learning_rate(learning_rate)
+  _validation.scheduler_rate("learning_rate", learning_rate)
   lr0, g = float(learning_rate), float(gamma)
 
   def schedule(count):
@@ -235,11 +239,11 @@ def noam_decay(d_model: float, warmup_steps: int, learning_rate: float = 1.0) ->
       for negative values; here both are ValueError).
     learning_rate: :math:`\eta_0`, >= 0.
   """
-  c.number(d_model, "d_model")
-  _base.check(d_model > 0, ValueError, "d_model", d_model, "d_model > 0")
-  c.number(warmup_steps, "warmup_steps")
-  _base.check(warmup_steps > 0, ValueError, "warmup_steps", warmup_steps, "warmup_steps > 0")
-  c.learning_rate(learning_rate)
+  _validation.real("d_model", d_model)
+  _validation.check(d_model > 0, "d_model", d_model, "d_model > 0")
+  _validation.real("warmup_steps", warmup_steps)
+  _validation.check(warmup_steps > 0, "warmup_steps", warmup_steps, "warmup_steps > 0")
+  _validation.scheduler_rate("learning_rate", learning_rate)
   scale = float(learning_rate) * float(d_model) ** -0.5
   slope = scale * float(warmup_steps) ** -1.5
 

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from optim_jax import _validation
 from optim_jax.schedules import _common as c
 
 
@@ -29,8 +30,8 @@ def lambda_decay(learning_rate: float, lr_lambda: Callable[[jax.Array], Any]) ->
     >>> round(float(s(2)), 6)
     0.45125
   """
-  c.callable_arg(lr_lambda, "lr_lambda", "LambdaDecay")
-  c.learning_rate(learning_rate)
+  _validation.function("lr_lambda", lr_lambda, "LambdaDecay")
+  _validation.scheduler_rate("learning_rate", learning_rate)
   lr0 = float(learning_rate)
 
   def schedule(count):
@@ -73,8 +74,8 @@ def multiplicative_decay(learning_rate: float, lr_lambda: Callable[[jax.Array], 
     lr_lambda: a function of the int32 count k >= 1, written with jnp operations (TypeError if not
       callable, as Paddle).
   """
-  c.callable_arg(lr_lambda, "lr_lambda", "MultiplicativeDecay")
-  c.learning_rate(learning_rate)
+  _validation.function("lr_lambda", lr_lambda, "MultiplicativeDecay")
+  _validation.scheduler_rate("learning_rate", learning_rate)
   lr0 = float(learning_rate)
   const = _constant_value(lr_lambda)
   if const is not None:

@@ -7,7 +7,7 @@ import math
 import jax.numpy as jnp
 import optax
 
-from optim_jax import _base, _validation
+from optim_jax import _validation
 from optim_jax.schedules import _common as c
 
 
@@ -29,13 +29,13 @@ def linear_lr(
     start_factor: :math:`f_s`, in (0, 1].
     end_factor: :math:`f_e`, in [0, 1].
   """
-  c.number(start_factor, "start_factor")
-  _base.check(0.0 < start_factor <= 1.0, ValueError, "start_factor", start_factor, "0 < start_factor <= 1")
-  c.number(end_factor, "end_factor")
-  _base.check(0.0 <= end_factor <= 1.0, ValueError, "end_factor", end_factor, "0 <= end_factor <= 1")
-  c.number(total_steps, "total_steps")
-  _base.check(total_steps > 0, ValueError, "total_steps", total_steps, "total_steps > 0")
-  c.learning_rate(learning_rate)
+  _validation.real("start_factor", start_factor)
+  _validation.check(0.0 < start_factor <= 1.0, "start_factor", start_factor, "0 < start_factor <= 1")
+  _validation.real("end_factor", end_factor)
+  _validation.check(0.0 <= end_factor <= 1.0, "end_factor", end_factor, "0 <= end_factor <= 1")
+  _validation.real("total_steps", total_steps)
+  _validation.check(total_steps > 0, "total_steps", total_steps, "total_steps > 0")
+  _validation.scheduler_rate("learning_rate", learning_rate)
   lr0, n = float(learning_rate), float(total_steps)
   last = min(math.floor(n), 2**31 - 1)
   start, stop, slope = lr0 * start_factor, lr0 * end_factor, lr0 * (end_factor - start_factor) / n
@@ -73,16 +73,18 @@ def linear_warmup(
     start_lr: :math:`s`, >= 0.
     end_lr: :math:`t`, > ``start_lr`` (AssertionError otherwise, as Paddle).
   """
-  if not (c.is_number(learning_rate) or callable(learning_rate)):
+  if not (_validation.is_real(learning_rate) or callable(learning_rate)):
     raise TypeError(
       "the type of learning_rate should be [int, float or a schedule], the current type is "
       f"{type(learning_rate).__name__} {learning_rate!r}"
     )
-  c.positive_int(warmup_steps, "warmup_steps")
-  c.number(start_lr, "start_lr")
-  c.number(end_lr, "end_lr")
-  _base.check(end_lr > start_lr, AssertionError, "end_lr", end_lr, f"end_lr > start_lr (= {start_lr!r})")
-  c.learning_rate(start_lr, "start_lr")
+  _validation.scheduler_int("warmup_steps", warmup_steps)
+  _validation.real("start_lr", start_lr)
+  _validation.real("end_lr", end_lr)
+  _validation.check(
+    end_lr > start_lr, "end_lr", end_lr, f"end_lr > start_lr (= {start_lr!r})", exc=AssertionError
+  )
+  _validation.scheduler_rate("start_lr", start_lr)
   w = int(warmup_steps)
   start, rate = float(start_lr), (float(end_lr) - float(start_lr)) / w
   after = learning_rate if callable(learning_rate) else None
@@ -116,7 +118,7 @@ def per_epoch(schedule: float | optax.Schedule, steps_per_epoch: int) -> optax.S
   """
   _validation.positive_int("steps_per_epoch", steps_per_epoch)
   if not callable(schedule):
-    c.number(schedule, "schedule")
+    _validation.real("schedule", schedule)
     value = c.f32(schedule)
     return lambda count: jnp.full(jnp.shape(count), value, c.F32)
   n = int(steps_per_epoch)

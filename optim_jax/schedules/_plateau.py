@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from optim_jax import _base
+from optim_jax import _base, _validation
 from optim_jax.schedules import _common as c
 
 
@@ -60,7 +60,7 @@ def reduce_on_plateau(
     ``optax.chain(oj.paddle.rmsprop(1.0, ...), reduce_on_plateau(lr, ...))``;
   * with momentum, where Paddle's rate enters the momentum buffer:
     ``optax.chain(oj.scale_by_rms_paddle(rho, epsilon), reduce_on_plateau(lr, ...),
-    optax.scale(-1.0), optax.trace(momentum))``.
+    optax.scale(-1.0), oj.trace(momentum))``.
 
   Differences from ``optax.contrib.reduce_on_plateau``: that one multiplies by a relative scale
   (starting at 1) and takes the loss as ``value=``; it reduces when the plateau count *reaches*
@@ -96,11 +96,11 @@ def reduce_on_plateau(
   mode_l = mode.lower() if isinstance(mode, str) else mode
   if mode_l not in ("min", "max"):
     raise ValueError(f"mode: {mode!r} is unknown! Expected 'min' or 'max'.")
-  _base.check_range("factor", factor, hi=1.0, hi_open=True)
+  _validation.in_range("factor", factor, hi=1.0, hi_open=True)
   tmode = threshold_mode.lower() if isinstance(threshold_mode, str) else threshold_mode
   if tmode not in ("rel", "abs"):
     raise ValueError(f"threshold mode: {threshold_mode!r} is unknown! Expected 'rel' or 'abs'.")
-  if not (c.is_number(learning_rate) or isinstance(learning_rate, (jax.Array, np.ndarray))):
+  if not (_validation.is_real(learning_rate) or isinstance(learning_rate, (jax.Array, np.ndarray))):
     raise TypeError(
       f"The type of 'learning_rate' in 'ReduceOnPlateau' must be 'float', but received "
       f"{type(learning_rate).__name__} {learning_rate!r}."

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from optim_jax import _base
+from optim_jax import _base, _tree, _validation
 
 
 class ScaleByRmsPaddleState(NamedTuple):
@@ -25,14 +25,28 @@ class ScaleByRmsTorchState(NamedTuple):
   grad_avg: optax.Updates | None  # None unless centered
 
 
-def _init(params: optax.Params, centered: bool, state_dtype: Any):
-  first = jax.tree.map(lambda p: _base.like(p, state_dtype), params)
-  second = jax.tree.map(lambda p: _base.like(p, state_dtype), params) if centered else None
-  return first, second
+def _scale_by_rms(state_cls, decay_arg, eps_arg, centered, state_dtype, eps_in_sqrt):
+  """The RMS transformation of both frameworks; ``state_cls`` holds (second moment, first moment)."""
+  (decay_name, decay), (eps_name, eps) = decay_arg, eps_arg
+  _validation.hyperparameter(decay_name, decay, lo=0.0, hi=1.0)
+  _validation.hyperparameter(eps_name, eps, lo=0.0)
+  _validation.flag("centered", centered)
+  state_dtype = _validation.float_dtype("state_dtype", state_dtype)
+
+  def init_fn(params):
+    second = jax.tree.map(lambda p: _base.like(p, state_dtype), params)
+    first = jax.tree.map(lambda p: _base.like(p, state_dtype), params) if centered else None
+    return state_cls(second, first)
+
+  def update_fn(updates, state, params=None):
+    del params
+    return _rms_update(updates, *state, decay, eps, centered, eps_in_sqrt, state_cls)
+
+  return optax.GradientTransformation(init_fn, update_fn)
 
 
-def _rms_update(updates, sq, avg, decay, eps, centered, eps_in_sqrt):
-  """One pass over the leaves: new second moment, new first moment, scaled direction."""
+def _rms_update(updates, sq, avg, decay, eps, centered, eps_in_sqrt, state_cls):
+  """One pass over the leaves: the scaled direction and the new state (second, first moment)."""
 
   def one(g, s, a):
     cd = _base.compute_dtype(g.dtype)
@@ -42,7 +56,10 @@ def _rms_update(updates, sq, avg, decay, eps, centered, eps_in_sqrt):
     s_new = d * s.astype(cd) + (1 - d) * gc * gc
     if centered:
       a_new = d * a.astype(cd) + (1 - d) * gc
-      var = s_new - a_new * a_new
+      # ms - mg^2 can round below zero (a constant gradient for many steps); PyTorch and Paddle then
+      # take the sqrt of a negative number and are NaN for ever after. Clamped here: the same
+      # value wherever theirs is finite.
+      var = jnp.maximum(s_new - a_new * a_new, jnp.zeros([], cd))
     else:
       a_new, var = None, s_new
     denom = jnp.sqrt(var + e) if eps_in_sqrt else jnp.sqrt(var) + e
@@ -51,8 +68,8 @@ def _rms_update(updates, sq, avg, decay, eps, centered, eps_in_sqrt):
 
   avg_tree = avg if centered else jax.tree.map(lambda _: None, updates)
   res = jax.tree.map(one, updates, sq, avg_tree)
-  out, sq_new, avg_new = _base.unzip(res, updates, 3)
-  return out, sq_new, (avg_new if centered else None)
+  out, sq_new, avg_new = _tree.unzip(res, updates, 3)
+  return out, state_cls(sq_new, avg_new if centered else None)
 
 
 def scale_by_rms_paddle(
@@ -91,19 +108,7 @@ def scale_by_rms_paddle(
     Tieleman and Hinton, Lecture 6.5 - rmsprop, COURSERA 2012;
     ``paddle.optimizer.RMSProp``; ``tf_keras.optimizers.RMSprop``.
   """
-  _base.check_range("rho", rho, lo=0.0, hi=1.0)
-  _base.check_range("epsilon", epsilon, lo=0.0)
-
-  def init_fn(params):
-    ms, mg = _init(params, centered, state_dtype)
-    return ScaleByRmsPaddleState(ms=ms, mg=mg)
-
-  def update_fn(updates, state, params=None):
-    del params
-    out, ms, mg = _rms_update(updates, state.ms, state.mg, rho, epsilon, centered, True)
-    return out, ScaleByRmsPaddleState(ms=ms, mg=mg)
-
-  return optax.GradientTransformation(init_fn, update_fn)
+  return _scale_by_rms(ScaleByRmsPaddleState, ("rho", rho), ("epsilon", epsilon), centered, state_dtype, True)
 
 
 def scale_by_rms_torch(
@@ -141,16 +146,4 @@ def scale_by_rms_torch(
   References:
     ``torch.optim.RMSprop`` (torch 2.13).
   """
-  _base.check_range("alpha", alpha, lo=0.0, hi=1.0)
-  _base.check_range("eps", eps, lo=0.0)
-
-  def init_fn(params):
-    sq, ga = _init(params, centered, state_dtype)
-    return ScaleByRmsTorchState(square_avg=sq, grad_avg=ga)
-
-  def update_fn(updates, state, params=None):
-    del params
-    out, sq, ga = _rms_update(updates, state.square_avg, state.grad_avg, alpha, eps, centered, False)
-    return out, ScaleByRmsTorchState(square_avg=sq, grad_avg=ga)
-
-  return optax.GradientTransformation(init_fn, update_fn)
+  return _scale_by_rms(ScaleByRmsTorchState, ("alpha", alpha), ("eps", eps), centered, state_dtype, False)

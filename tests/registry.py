@@ -51,6 +51,14 @@ ENTRIES: list[Entry] = [
   Entry("oj.add_l1_decay", oj.add_l1_decay, dict(coeff=0.1), ("coeff",), ("coeff",)),
   Entry("oj.decoupled_weight_decay", oj.decoupled_weight_decay, dict(weight_decay=0.1, learning_rate=0.01),
         ("weight_decay", "learning_rate"), ("weight_decay", "learning_rate")),
+  # --- primitives: momentum, learning rate ------------------------------------------------------
+  Entry("oj.trace", oj.trace, dict(decay=0.9), ("decay",)),
+  Entry("oj.trace[f32 buffer]", oj.trace, dict(decay=0.5, accumulator_dtype="float32"), ("decay",),
+        state_follows_params=False),
+  Entry("oj.scale_by_learning_rate", oj.scale_by_learning_rate, dict(learning_rate=0.1), ("learning_rate",),
+        ("learning_rate",), needs_params=False),
+  Entry("oj.scale_by_learning_rate[ascent]", oj.scale_by_learning_rate, dict(learning_rate=0.1, flip_sign=False),
+        ("learning_rate",), needs_params=False),
   # --- presets: RMSProp family -------------------------------------------------------------------
   Entry("oj.paddle.rmsprop", oj.paddle.rmsprop,
         dict(learning_rate=0.01, momentum=0.9, centered=True, weight_decay=0.01,
@@ -76,13 +84,15 @@ ENTRIES: list[Entry] = [
         ("lr", "alpha", "eps", "weight_decay", "momentum"), ("lr", "weight_decay")),
   Entry("oj.torch.clip_grad_norm", oj.torch.clip_grad_norm, dict(max_norm=0.1), ("max_norm",)),
   Entry("oj.torch.clip_grad_value", oj.torch.clip_grad_value, dict(clip_value=0.05), ("clip_value",)),
-  # --- RAdam, SAG, averaged SGD, multi-precision (issue: RAdam/SAG/ASGD) --------------------------
+  # --- RAdam, SAG, averaged SGD, multi-precision ---------------------------------------------------
   Entry("oj.scale_by_radam", oj.scale_by_radam, dict(b1=0.8, b2=0.9, eps=1e-6), ("b1", "b2", "eps", "threshold")),
   Entry("oj.scale_by_radam[recursion]", oj.scale_by_radam, dict(b2=0.5, rho_rule="recursion"), ("b1", "b2")),
   Entry("oj.sag_average", oj.sag_average, dict(batch_num=3)),
   Entry("oj.sag_average[index]", oj.sag_average, dict(batch_num=3), extra_args=dict(index=2)),
   Entry("oj.sag_average[bf16 memory]", oj.sag_average, dict(batch_num=2, memory_dtype="bfloat16"),
         state_follows_params=False),
+  Entry("oj.averaged_sgd", oj.averaged_sgd, dict(learning_rate=0.05, lambd=0.01, t0=1.0),
+        ("learning_rate", "lambd", "alpha", "t0"), ("learning_rate",)),
   Entry("oj.multi_precision", oj.multi_precision, dict(inner=oj.torch.radam(lr=0.01, betas=(0.8, 0.9))),
         state_follows_params=False),
   Entry("oj.paddle.radam", oj.paddle.radam,
@@ -101,7 +111,7 @@ ENTRIES: list[Entry] = [
         ("lr", "weight_decay"), ("lr", "weight_decay")),
   Entry("oj.torch.asgd", oj.torch.asgd, dict(lr=0.05, lambd=0.01, t0=1.0, weight_decay=0.01, maximize=True),
         ("lr", "lambd", "alpha", "t0", "weight_decay"), ("lr", "weight_decay")),
-  # --- parameter EMA, learning-rate access (issue: EMA) ------------------------------------------
+  # --- parameter EMA -----------------------------------------------------------------------------
   Entry("oj.param_ema", oj.param_ema, dict(momentum=0.9, overwrite_frequency=2), ("momentum",)),
   Entry("oj.param_ema[warm_start]", oj.param_ema, dict(momentum=0.9, warm_start=True), ("momentum",)),
   Entry("oj.param_ema[f32 average]", oj.param_ema, dict(momentum=0.99, state_dtype="float32"), ("momentum",),
@@ -112,7 +122,7 @@ ENTRIES: list[Entry] = [
   Entry("oj.keras.rmsprop[ema]", oj.keras.rmsprop,
         dict(learning_rate=0.01, momentum=0.9, use_ema=True, ema_momentum=0.9, ema_overwrite_frequency=3),
         ("learning_rate", "ema_momentum"), ("learning_rate",)),
-  # --- ReduceOnPlateau (issue: schedules) ---------------------------------------------------------
+  # --- ReduceOnPlateau ---------------------------------------------------------------------------
   Entry("oj.schedules.reduce_on_plateau", oj.schedules.reduce_on_plateau,
         dict(learning_rate=0.1, factor=0.5, patience=0, cooldown=1, min_lr=0.001),
         ("learning_rate", "factor", "threshold", "min_lr", "epsilon"), extra_args={"metric": 0.5},
@@ -123,12 +133,12 @@ ENTRIES: list[Entry] = [
 ]
 
 # Public callables that are not transformation factories (helpers that read or write a state).
-NOT_TRANSFORMS = {"ema_params", "get_lr", "set_lr", "global_norm", "inject_hyperparams"}
+NOT_TRANSFORMS = {"ema_params", "get_lr", "set_lr", "global_norm", "inject_hyperparams", "state_sharding"}
 
 # Schedules (oj.schedules): name -> (factory, kwargs). The contract suite checks each under jit and
 # vmap, float32 output, and as learning_rate / weight_decay of presets.
 SCHEDULES: list[Entry] = [
-  # --- Paddle lr schedules (issue: schedules) ----------------------------------------------------
+  # --- Paddle lr schedules -----------------------------------------------------------------------
   Entry("oj.schedules.step_decay", oj.schedules.step_decay, dict(learning_rate=0.1, step_size=3, gamma=0.5)),
   Entry("oj.schedules.multi_step_decay", oj.schedules.multi_step_decay,
         dict(learning_rate=0.1, milestones=[2, 5], gamma=0.5)),

@@ -9,12 +9,10 @@ tf_keras's default frequency (100) and a Keras 3 frequency of 50.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from golden_cases.harness import Case
-from golden_cases.rmsprop import _case, _float_wd, _keras_schedules
-
-DTYPES = ("float32", "float64")
+from golden_cases.harness import DTYPES, Case, keras_case, keras_schedules
 
 
 def _average_tf_keras(opt: Any, variables: list) -> list:
@@ -29,37 +27,27 @@ def _average_keras(opt: Any, variables: list) -> list:
   return [avg[opt._get_variable_index(v)].numpy().copy() for v in variables]
 
 
+DEFAULTS = {"rho": 0.9, "epsilon": 1e-7, "momentum": 0.9, "centered": False}
+
+
 def _ema(
-  framework,
-  label,
-  dtype,
-  steps,
-  *,
-  schedule,
-  frequency="default",
-  ema_momentum=0.99,
-  clips=(),
-  wd=None,
-  **kwargs,
+  framework, label, dtype, steps, *, schedule, frequency="default", ema_momentum=0.99, **kwargs
 ) -> Case:
-  kwargs = {"rho": 0.9, "epsilon": 1e-7, "momentum": 0.9, "centered": False, **kwargs}
+  """`kwargs`: RMSprop's (over `DEFAULTS`) and `keras_case`'s clips and wd."""
   kwargs.update(use_ema=True, ema_momentum=ema_momentum)
   if frequency != "default":  # "default": leave it out, so the framework's own default applies
     kwargs["ema_overwrite_frequency"] = frequency
-  optimizer = ("tf_keras" if framework == "tf_keras" else "keras") + ".optimizers.RMSprop"
-  hook = _average_tf_keras if framework == "tf_keras" else _average_keras
-  return _case(
-    framework, label, dtype, steps, optimizer,
-    kwargs=kwargs, schedule=schedule, clip=[{"type": k, "kwargs": {"value": v}} for k, v in clips],
-    weight_decay=None if wd is None else _float_wd(wd), extras={"average": hook},
-  )  # fmt: skip
+  extras = {"average": _average_tf_keras if framework == "tf_keras" else _average_keras}
+  return keras_case(
+    framework, "RMSprop", label, dtype, steps, schedule=schedule, defaults=DEFAULTS, extras=extras, **kwargs
+  )
 
 
 def keras_cases(framework: str) -> list[Case]:
   out = []
   for dt in DTYPES:
-    s = _keras_schedules(framework, dt)
-    e = lambda *a, **kw: _ema(framework, *a, **kw)  # noqa: E731
+    s = keras_schedules(framework, dt)
+    e = partial(_ema, framework)
     out += [
       e("ema_none_mom_exp", dt, 60, schedule=s["exp"], frequency=None, ema_momentum=0.9),
       e("ema_f1_mom_piece", dt, 40, schedule=s["piece"], frequency=1, ema_momentum=0.8),

@@ -1,4 +1,4 @@
-"""The golden-data harness: case descriptions, seeded inputs, clip bookkeeping and the file format.
+"""The golden-data harness: cases and their builders, configuration specs, inputs and the file format.
 
 A `Case` names a framework optimizer and its configuration in a machine-readable form; the
 framework runners (`runners.py`) feed the case's gradients to the real optimizer and record the
@@ -24,6 +24,10 @@ Arrays in the .npz (leaf names are the keys of `Case.shapes`, ordered as jax ord
   each step; ``params/<leaf>`` (steps, *shape) the parameters after each step; ``lr`` (steps,) the
   learning rate the framework reported for each step (for debugging only); ``extra/<name>/<leaf>``
   (steps, *shape) any extra state recorded by a `Case.extras` hook (e.g. an EMA of the parameters).
+
+The family modules build their cases and configurations with the helpers below (`make_case`,
+`paddle_case`, `torch_case`, `keras_case`; `spec`, `float_wd`, `l1`, `l2`, the clip specs and the
+schedules several families share), so that a convention is written once.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import math
 import platform
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -112,6 +117,180 @@ class Trajectory:
   extras: dict[str, dict[str, np.ndarray]] = dataclasses.field(default_factory=dict)
 
 
+# --- building cases ----------------------------------------------------------------------------
+
+DTYPES = ("float32", "float64")
+SHORT_DTYPES = {"float32": "f32", "float64": "f64"}
+
+
+def seed_for(name: str) -> int:
+  """A stable seed per case name (Python's hash() is salted per process)."""
+  return sum((i + 1) * ord(ch) for i, ch in enumerate(name)) % 100_003
+
+
+def named_case(name: str, **fields: Any) -> Case:
+  """A case seeded from its name."""
+  return Case(name=name, seed=seed_for(name), **fields)
+
+
+def make_case(framework: str, label: str, dtype: str, steps: int, optimizer: str, **fields: Any) -> Case:
+  """A case named ``<framework>_<label>_<f32|f64>``, seeded from its name."""
+  name = f"{framework}_{label}_{SHORT_DTYPES[dtype]}"
+  return named_case(name, framework=framework, dtype=dtype, steps=steps, optimizer=optimizer, **fields)
+
+
+# A default of a case builder's optimizer kwargs that every case gives (it fixes the key's place).
+REQUIRED: Any = object()
+
+
+def with_defaults(defaults: dict[str, Any] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+  """The optimizer kwargs: `defaults` (in their order) updated by the case's `kwargs`."""
+  out = {**(defaults or {}), **kwargs}
+  missing = [k for k, v in out.items() if v is REQUIRED]
+  if missing:
+    raise TypeError(f"missing optimizer arguments {missing}")
+  return out
+
+
+# The case builders take the optimizer's kwargs as keyword arguments over `defaults`; a family binds
+# its optimizer and defaults with functools.partial.
+
+
+def paddle_case(
+  optimizer: str, label: str, dtype: str, steps: int, *, schedule, clip=None, wd=None, defaults=None, **kwargs
+) -> Case:
+  """A Paddle case: one ``grad_clip`` at most (Paddle takes one), `wd` a weight-decay spec or None."""
+  kwargs = with_defaults(defaults, kwargs)
+  clips = [clip] if clip else []
+  return make_case(
+    "paddle", label, dtype, steps, optimizer, kwargs=kwargs, schedule=schedule, clip=clips, weight_decay=wd
+  )
+
+
+def torch_case(
+  optimizer: str, label: str, dtype: str, steps: int, *, schedule, clips=(), defaults=None, extras=None,
+  notes="", **kwargs,
+) -> Case:  # fmt: skip
+  """A PyTorch case: clip functions run in list order; with ``maximize`` the gradients drift the other
+  way (see `GradSpec`), so that the parameters still move away from 0."""
+  kwargs = with_defaults(defaults, kwargs)
+  grad_spec = GradSpec(drift=-1.0 if kwargs.get("maximize") else 1.0)
+  return make_case(
+    "torch", label, dtype, steps, optimizer, kwargs=kwargs, schedule=schedule, clip=list(clips),
+    grad_spec=grad_spec, extras=extras or {}, notes=notes,
+  )  # fmt: skip
+
+
+def keras_case(
+  framework: str, optimizer: str, label: str, dtype: str, steps: int, *, schedule, clips=(), wd=None,
+  defaults=None, extras=None, **kwargs,
+) -> Case:  # fmt: skip
+  """A tf_keras or Keras 3 case of ``<framework>.optimizers.<optimizer>``: `clips` are (keyword, value)
+  pairs (``clipnorm``, ``clipvalue``, ``global_clipnorm``), `wd` the decoupled ``weight_decay`` or None."""
+  kwargs = with_defaults(defaults, kwargs)
+  return make_case(
+    framework, label, dtype, steps, f"{framework}.optimizers.{optimizer}",
+    kwargs=kwargs, schedule=schedule, clip=[{"type": k, "kwargs": {"value": v}} for k, v in clips],
+    weight_decay=None if wd is None else float_wd(wd), extras=extras or {},
+  )  # fmt: skip
+
+
+# --- configuration specs (see the conventions above) ------------------------------------------------
+
+
+def spec(kind: str, **kwargs: Any) -> dict[str, Any]:
+  """A schedule or clip spec: a dotted class or function and its keyword arguments."""
+  return {"type": kind, "kwargs": kwargs}
+
+
+def float_wd(value: float) -> dict[str, Any]:
+  """The optimizer's own ``weight_decay=value``."""
+  return {"type": "float", "value": value}
+
+
+def l2(coeff: float) -> dict[str, Any]:
+  return spec("paddle.regularizer.L2Decay", coeff=coeff)
+
+
+def l1(coeff: float) -> dict[str, Any]:
+  return spec("paddle.regularizer.L1Decay", coeff=coeff)
+
+
+def by_value(**kwargs: Any) -> dict[str, Any]:
+  """Paddle's ``ClipGradByValue(max, min=None)``."""
+  return spec("paddle.nn.ClipGradByValue", **kwargs)
+
+
+def by_norm(clip_norm: float) -> dict[str, Any]:
+  """Paddle's per-parameter ``ClipGradByNorm`` (its CPU kernel is float32-only)."""
+  return spec("paddle.nn.ClipGradByNorm", clip_norm=clip_norm)
+
+
+def by_gnorm(clip_norm: float, **kwargs: Any) -> dict[str, Any]:
+  """Paddle's ``ClipGradByGlobalNorm``."""
+  return spec("paddle.nn.ClipGradByGlobalNorm", clip_norm=clip_norm, **kwargs)
+
+
+def clip_grad_norm(max_norm: float, norm_type: float = 2.0) -> dict[str, Any]:
+  """PyTorch's ``clip_grad_norm_``."""
+  return spec("torch.nn.utils.clip_grad_norm_", max_norm=max_norm, norm_type=norm_type)
+
+
+def clip_grad_value(clip_value: float) -> dict[str, Any]:
+  """PyTorch's ``clip_grad_value_``."""
+  return spec("torch.nn.utils.clip_grad_value_", clip_value=clip_value)
+
+
+# Schedules that change several times within the short runs (and, step_long, within 300 steps).
+PADDLE_LR = "paddle.optimizer.lr."
+
+
+def paddle_exp(learning_rate: float, gamma: float = 0.97) -> dict[str, Any]:
+  return spec(PADDLE_LR + "ExponentialDecay", learning_rate=learning_rate, gamma=gamma)
+
+
+def paddle_step(learning_rate: float, step_size: int = 7, gamma: float = 0.5) -> dict[str, Any]:
+  return spec(PADDLE_LR + "StepDecay", learning_rate=learning_rate, step_size=step_size, gamma=gamma)
+
+
+def paddle_schedules(exp: float, step: float, piece: list[float], step_long: float) -> SimpleNamespace:
+  """A family's Paddle schedules ``exp``, ``step``, ``piece`` and ``step_long``, given their lr (values)."""
+  piecewise = spec(PADDLE_LR + "PiecewiseDecay", boundaries=[10, 25], values=piece)
+  return SimpleNamespace(
+    exp=paddle_exp(exp), step=paddle_step(step), piece=piecewise, step_long=paddle_step(step_long, 60, 0.6)
+  )
+
+
+TORCH_LR = "torch.optim.lr_scheduler."
+TORCH_SCHEDULES = SimpleNamespace(
+  step=spec(TORCH_LR + "StepLR", step_size=7, gamma=0.5),
+  exp=spec(TORCH_LR + "ExponentialLR", gamma=0.97),
+  step_long=spec(TORCH_LR + "StepLR", step_size=60, gamma=0.6),
+)
+
+
+def keras_schedules(framework: str, dtype: str) -> dict[str, dict[str, Any]]:
+  """The tf_keras or Keras 3 schedules ``exp``, ``piece`` and ``exp_long``.
+
+  Keras evaluates schedules in float32. For float64 cases only schedules whose float32 value is
+  exact are used (staircase halving, piecewise constants): XLA's float32 pow may differ from TF's by
+  an ulp, which is 6e-8 relative, far above the float64 tolerance."""
+  base = framework + ".optimizers.schedules."
+  if dtype == "float32":
+    exp = spec(base + "ExponentialDecay", initial_learning_rate=0.01, decay_steps=5, decay_rate=0.9)
+    exp_long = spec(base + "ExponentialDecay", initial_learning_rate=0.005, decay_steps=20, decay_rate=0.9)
+  else:
+    exp = spec(base + "ExponentialDecay", initial_learning_rate=0.01, decay_steps=8, decay_rate=0.5,
+               staircase=True)  # fmt: skip
+    exp_long = spec(base + "ExponentialDecay", initial_learning_rate=0.005, decay_steps=100, decay_rate=0.5,
+                    staircase=True)  # fmt: skip
+  piece = spec(base + "PiecewiseConstantDecay", boundaries=[10, 30], values=[0.01, 0.005, 0.002])
+  return {"exp": exp, "piece": piece, "exp_long": exp_long}
+
+
+# --- inputs and bookkeeping ---------------------------------------------------------------------------
+
+
 def make_inputs(case: Case) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
   """Seeded initial parameters and gradient sequence, in the case's dtype."""
   spec = case.grad_spec
@@ -173,6 +352,11 @@ def _jsonable(value: Any) -> Any:
   return value
 
 
+def all_versions(versions: dict[str, str]) -> dict[str, str]:
+  """The frameworks' versions (`runners.versions`) with numpy's and Python's, as the files record them."""
+  return {**versions, "numpy": np.__version__, "python": platform.python_version()}
+
+
 def write_case(
   out_dir: Path,
   case: Case,
@@ -199,7 +383,7 @@ def write_case(
     "case": case.name,
     "framework": case.framework,
     "framework_version": versions[case.framework],
-    "versions": {**versions, "numpy": np.__version__, "python": platform.python_version()},
+    "versions": all_versions(versions),
     "dtype": case.dtype,
     "seed": case.seed,
     "steps": case.steps,

@@ -8,6 +8,21 @@ rate depends on a metric), and ``per_epoch`` steps any schedule once per epoch.
 
 Paddle's ``last_epoch`` and ``verbose`` arguments are not taken: a resumed run restores the update
 count from the optimizer state, and ``per_epoch`` or ``lambda c: s(c + k)`` shift a schedule.
+
+Arguments are checked once, at construction, with Paddle's exception type where Paddle raises one and
+ValueError/TypeError otherwise, in a message that names the argument, the value and what is allowed.
+Beyond Paddle's checks: every number must be finite (NaN and +-inf are rejected; a rate, also beyond
+float32's range, where it would become inf), and every argument that is a learning rate (``eta_min``,
+``end_lr``, ``values`` ...) must be >= 0, so valid arguments give finite, non-negative rates (but for
+``inverse_time_decay`` with a negative ``gamma``, which Paddle accepts, and what a user's function returns).
+
+Large counts and arguments. The update count is int32 and advances with ``optax.safe_increment``, which
+saturates at :math:`2^{31} - 1`: after that many updates the count stays there and the schedule holds its
+value at :math:`2^{31} - 1` from then on (a count given as int64, uint or float beyond int32 saturates the
+same way; it never wraps to a negative count). Boundaries, cycles and phases are computed without int32
+overflow, so every count up to :math:`2^{31} - 1` gets its exact rate; integer arguments beyond int32
+(``step_size=2**31``, ``T_max=2**40``, ``total_steps=2**31`` ...) are accepted and mean what they say: a
+step, a cycle end or a phase that no int32 count reaches never happens.
 """
 
 from optim_jax.schedules._cyclic import cosine_annealing_decay as cosine_annealing_decay

@@ -18,14 +18,60 @@ import numpy as np
 
 F32 = jnp.float32
 I32 = jnp.int32
+I32_MAX = int(np.iinfo(np.int32).max)
+I32_MIN = int(np.iinfo(np.int32).min)
 
 
 def count_i32(count: Any) -> jax.Array:
-  """The update count as int32 (a float count is floored first)."""
+  """The update count as int32 (a float count is floored first).
+
+  A count outside int32's range (a Python int, an int64 or uint count under ``jax_enable_x64``, a
+  large float) saturates at its end instead of wrapping, as ``optax.safe_increment`` does.
+  """
+  if isinstance(count, int) and not isinstance(count, bool):
+    count = min(max(count, I32_MIN), I32_MAX)
   count = jnp.asarray(count)
   if jnp.issubdtype(count.dtype, jnp.floating):
     count = jnp.floor(count)
+    big = count >= 2.0**31
+    count = jnp.where(big, 0, jnp.maximum(count, -(2.0**31)))  # in range before the conversion
+    return jnp.where(big, I32_MAX, count.astype(I32))
+  info = jnp.iinfo(count.dtype) if jnp.issubdtype(count.dtype, jnp.integer) else jnp.iinfo(I32)
+  if info.max > I32_MAX or info.min < I32_MIN:
+    count = jnp.clip(count, max(info.min, I32_MIN), I32_MAX)
   return count.astype(I32)
+
+
+def df_int(n: jax.Array) -> DF:
+  r"""An int32 array as an exact float32 pair (``n.astype(float32)`` rounds above 2**24).
+
+  ``(n, 0)`` exactly for :math:`|n| \le 2^{24}`, so a kernel written with it returns the same bits as
+  with ``df_of(n.astype(float32))`` there.
+  """
+  n = jnp.asarray(n).astype(I32)
+  return two_sum((n & ~0xFF).astype(F32), (n & 0xFF).astype(F32))  # each part exact; the sum exact
+
+
+def df_int_sub(k: int, n: jax.Array) -> DF:
+  """``k - n`` for a host int k and an int32 array :math:`n >= 0`, exactly, without int32 overflow."""
+  if 0 <= k <= I32_MAX:
+    return df_int(k - n)
+  return df_add(df(k), df_neg(df_int(n)))
+
+
+def df_sub_int(n: jax.Array, k: int) -> DF:
+  """``n - k`` for an int32 array :math:`n >= 0` and a host int k, exactly, without int32 overflow."""
+  if 0 <= k <= I32_MAX:
+    return df_int(n - k)
+  return df_add(df_int(n), df(-k))
+
+
+def df_where(cond: jax.Array, x: DF, y: DF) -> DF:
+  return jnp.where(cond, x[0], y[0]), jnp.where(cond, x[1], y[1])
+
+
+def df_neg(x: DF) -> DF:
+  return -x[0], -x[1]
 
 
 def f32(value: float) -> np.float32:
@@ -181,19 +227,29 @@ def sin_df(x: DF) -> DF:
   return df_add((hi, lo), df_of(hi * y * poly))
 
 
-def half_cosine(num: jax.Array, den: jax.Array, step: DF) -> DF:
+def halves(den: int) -> tuple[int, int]:
+  """``(den // 2, den - den // 2)`` of a host int ``den``, each clipped to int32's range.
+
+  `half_cosine` takes these instead of ``den``, which may be beyond int32 (a cycle longer than any
+  int32 count); a half beyond int32 is never reached by a count, so clipping it changes nothing.
+  """
+  den = int(den)
+  return min(den // 2, I32_MAX), min(den - den // 2, I32_MAX)
+
+
+def half_cosine(num: jax.Array, half: Any, rest: Any, step: DF) -> DF:
   r""":math:`(1 + \cos(\pi\, num / den)) / 2` for integers :math:`0 \le num \le den`, as a float32 pair.
 
-  ``step`` is :math:`\pi / (2\, den)` as a float32 pair. Written as :math:`1 - \sin^2(k\, step)` with
-  :math:`k = num` in the first half and :math:`\sin^2(k\, step)` with :math:`k = den - num` in the
-  second (angles in :math:`[0, \pi/4]`), so the value keeps its relative accuracy near 0
-  (``1 + cos(x)`` near :math:`x = \pi` loses it all to cancellation).
+  ``half, rest = halves(den)`` and ``step`` is :math:`\pi / (2\, den)` as a float32 pair. Written as
+  :math:`1 - \sin^2(k\, step)` with :math:`k = num` in the first half and :math:`\sin^2(k\, step)` with
+  :math:`k = den - num` in the second (angles in :math:`[0, \pi/4]`), so the value keeps its relative
+  accuracy near 0 (``1 + cos(x)`` near :math:`x = \pi` loses it all to cancellation). Integer
+  arithmetic that cannot overflow int32 (``2 * num`` would, for a cycle beyond :math:`2^{30}`).
   """
   num = num.astype(I32)
-  den = jnp.asarray(den).astype(I32)
-  first = 2 * num <= den
-  k = jnp.where(first, num, den - num).astype(F32)
-  s2 = sin2(df_mul(df_of(k), step))
+  first = num <= half  # 2 num <= den
+  k = jnp.where(first, num, rest - (num - half))  # den - num, in int32 where it is used
+  s2 = sin2(df_mul(df_int(k), step))
   one_minus = df_add(df(1.0), (-s2[0], -s2[1]))
   return jnp.where(first, one_minus[0], s2[0]), jnp.where(first, one_minus[1], s2[1])
 

@@ -71,15 +71,24 @@ def reduce_on_plateau(
   also updates ``best`` during cooldown.
 
   Args:
-    learning_rate: the initial rate, a float or int (TypeError otherwise, as Paddle).
-    mode: ``'min'`` (the metric should go down) or ``'max'``.
-    factor: the rate is multiplied by it on a plateau, < 1 (ValueError otherwise, as Paddle).
-    patience: bad epochs tolerated before a reduction.
-    threshold: how much better a metric must be to count as an improvement.
-    threshold_mode: ``'rel'`` (relative to ``best``) or ``'abs'``.
-    cooldown: epochs after a reduction during which the metric is ignored.
-    min_lr: the rate never goes below it.
-    epsilon: a reduction smaller than this is not applied.
+    learning_rate: the initial rate :math:`\eta`, a float or int or a scalar array (TypeError
+      otherwise, as Paddle); a number must be finite and >= 0 (ValueError otherwise).
+    mode: ``'min'`` (the metric should go down) or ``'max'``, in any letter case (ValueError
+      otherwise).
+    factor: the rate is multiplied by it on a plateau, a number or a scalar array (TypeError
+      otherwise); a number must be < 1 (ValueError otherwise, as Paddle) and >= 0 (ValueError).
+    patience: bad epochs tolerated before a reduction, an int >= 0 (TypeError, ValueError otherwise);
+      one beyond int32 is never exceeded.
+    threshold: how much better a metric must be to count as an improvement, a number or a scalar
+      array (TypeError otherwise); a number must be finite (ValueError otherwise).
+    threshold_mode: ``'rel'`` (relative to ``best``) or ``'abs'``, in any letter case (ValueError
+      otherwise).
+    cooldown: epochs after a reduction during which the metric is ignored, an int >= 0 (TypeError,
+      ValueError otherwise); one beyond int32 is held at 2**31 - 1.
+    min_lr: the rate never goes below it, a number or a scalar array (TypeError otherwise); a
+      number must be finite and >= 0 (ValueError otherwise).
+    epsilon: a reduction smaller than this is not applied, a number or a scalar array (TypeError
+      otherwise); a number must be finite and >= 0 (ValueError otherwise).
 
   Returns:
     An ``optax.GradientTransformationExtraArgs``; ``update`` takes the keyword ``metric=``.
@@ -92,11 +101,15 @@ def reduce_on_plateau(
     ...   u, state = tx.update(g, state, metric=m)
     >>> round(float(state.learning_rate), 6), round(float(u[0]), 6)
     (0.001, 0.01)
+
+  References:
+    ``paddle.optimizer.lr.ReduceOnPlateau`` (Paddle 3.3).
   """
   mode_l = mode.lower() if isinstance(mode, str) else mode
   if mode_l not in ("min", "max"):
     raise ValueError(f"mode: {mode!r} is unknown! Expected 'min' or 'max'.")
-  _validation.in_range("factor", factor, hi=1.0, hi_open=True)
+  _validation.hyperparameter("factor", factor, hi=1.0, hi_open=True)  # Paddle's ValueError first
+  _validation.in_range("factor", factor, lo=0.0, hi=1.0, hi_open=True)
   tmode = threshold_mode.lower() if isinstance(threshold_mode, str) else threshold_mode
   if tmode not in ("rel", "abs"):
     raise ValueError(f"threshold mode: {threshold_mode!r} is unknown! Expected 'rel' or 'abs'.")
@@ -105,6 +118,18 @@ def reduce_on_plateau(
       f"The type of 'learning_rate' in 'ReduceOnPlateau' must be 'float', but received "
       f"{type(learning_rate).__name__} {learning_rate!r}."
     )
+  _validation.hyperparameter("learning_rate", learning_rate, lo=0.0)
+  _validation.finite("learning_rate", learning_rate, float32=True)
+  for name, value in (("patience", patience), ("cooldown", cooldown)):
+    _validation.integer(name, value, lo=0)
+  _validation.hyperparameter("threshold", threshold)
+  _validation.finite("threshold", threshold, float32=True)
+  _validation.hyperparameter("min_lr", min_lr, lo=0.0)
+  _validation.finite("min_lr", min_lr, float32=True)
+  _validation.hyperparameter("epsilon", epsilon, lo=0.0)
+  _validation.finite("epsilon", epsilon, float32=True)
+  # int32 counters: a patience or cooldown beyond int32 is one no count reaches, as int32's end
+  patience, cooldown = (min(v, c.I32_MAX) if _validation.is_int(v) else v for v in (patience, cooldown))
 
   def is_better(m, best):
     thr = _base.hyper(threshold, c.F32)
@@ -133,7 +158,9 @@ def reduce_on_plateau(
     cooling = state.cooldown_counter > 0
     better = (state.last_epoch == 0) | is_better(m, state.best)
     best = jnp.where(cooling | ~better, state.best, m)
-    bad = jnp.where(cooling, state.num_bad_epochs, jnp.where(better, 0, state.num_bad_epochs + 1))
+    bad = jnp.where(
+      cooling, state.num_bad_epochs, jnp.where(better, 0, optax.safe_increment(state.num_bad_epochs))
+    )
     reduce = ~cooling & (bad > _base.hyper(patience, c.I32))
     lr = state.learning_rate
     new_lr = jnp.maximum(lr * _base.hyper(factor, c.F32), _base.hyper(min_lr, c.F32))

@@ -27,6 +27,13 @@ def _widest(tree: Any) -> jnp.dtype:
   return max(dtypes, key=lambda d: d.itemsize, default=jnp.dtype(jnp.float32))
 
 
+def _like_sharded(x: jax.Array, like: jax.Array) -> jax.Array:
+  """``x`` with the sharding of ``like`` where explicit mesh axes make them differ (ZeRO-1: a replicated
+  parameter beside its sharded average), since ``jnp.where`` needs both cases sharded alike."""
+  have, want = jax.typeof(x).sharding, jax.typeof(like).sharding
+  return x if have.spec == want.spec else jax.sharding.reshard(x, want)
+
+
 def averaged_sgd(
   learning_rate: Any = 0.01,
   lambd: Any = 1e-4,
@@ -53,12 +60,14 @@ def averaged_sgd(
   ``params + update``. The learning rate is built in (do not chain a learning-rate scaling).
 
   Args:
-    learning_rate: :math:`\gamma`, a float >= 0 or a schedule of the update count.
-    lambd: decay term :math:`\lambda` >= 0.
-    alpha: power :math:`\alpha` >= 0 of the step-size decay.
-    t0: the update after which averaging starts (before it, ``ax`` is the current parameters).
-    scalar_dtype: dtype in which eta and mu are kept between updates. PyTorch keeps them in its
-      default dtype, float32 unless ``torch.set_default_dtype(torch.float64)``, even for float64
+    learning_rate: :math:`\gamma`, a float (or int) >= 0, a scalar array or a schedule of the update
+      count.
+    lambd: decay term :math:`\lambda`, finite and >= 0 (a number or a scalar array).
+    alpha: power :math:`\alpha`, finite and >= 0, of the step-size decay (a number or a scalar array).
+    t0: :math:`t_0`, the update after which averaging starts (before it, ``ax`` is the current
+      parameters); any real number or scalar array.
+    scalar_dtype: a floating dtype (not None) in which eta and mu are kept between updates. PyTorch keeps them
+      in its default dtype, float32 unless ``torch.set_default_dtype(torch.float64)``, even for float64
       parameters; they are computed in the widest parameter precision and rounded to it.
 
   Returns:
@@ -66,7 +75,7 @@ def averaged_sgd(
 
   Example:
     >>> import jax.numpy as jnp, optax, optim_jax as oj
-    >>> tx = oj.torch.asgd(lr=0.1, t0=0)
+    >>> tx = oj.averaged_sgd(learning_rate=0.1, t0=0)
     >>> p = jnp.array([1.0]); s = tx.init(p)
     >>> for _ in range(3):
     ...   u, s = tx.update(jnp.array([1.0]), s, p); p = optax.apply_updates(p, u)
@@ -80,6 +89,8 @@ def averaged_sgd(
   _validation.learning_rate("learning_rate", learning_rate)
   _validation.hyperparameter("lambd", lambd, lo=0.0)
   _validation.hyperparameter("alpha", alpha, lo=0.0)
+  for name, value in (("lambd", lambd), ("alpha", alpha)):
+    _validation.finite(name, value, float32=True)
   _validation.hyperparameter("t0", t0)
   scalar_dtype = _validation.float_dtype("scalar_dtype", scalar_dtype, none=False)
 
@@ -107,7 +118,7 @@ def averaged_sgd(
       u = ((c * pc - pc) - e * g.astype(cd)).astype(g.dtype)
       p_new = (p + u).astype(p.dtype)  # what optax.apply_updates will produce
       pc, axc, m = p_new.astype(cd), ax.astype(cd), mu.astype(cd)
-      ax_new = jnp.where(m == 1, pc, axc + m * (pc - axc))
+      ax_new = jnp.where(m == 1, _like_sharded(pc, axc), axc + m * (pc - axc))
       return u, ax_new.astype(ax.dtype)
 
     out, ax = _tree.unzip(jax.tree.map(one, updates, params, state.ax), updates, 2)

@@ -7,6 +7,15 @@ Every primitive of optim_jax follows one dtype contract, decided here:
   * hyperparameters are cast explicitly with `hyper` (so strict dtype promotion never trips and an
     injected float32 hyperparameter is not rounded to bfloat16);
   * updates come back in the gradient's dtype.
+
+State in the parameter's dtype is rounded to it after every update, so a float16 second moment
+overflows where the float32 arithmetic does not: ``(1 - alpha) g^2`` exceeds float16's 65504 for
+``|g| > 809`` with ``alpha = 0.9`` (an inf moment gives zero updates from then on, not NaN). Pass
+``state_dtype=jnp.float32`` (or use ``oj.multi_precision``) when float16 gradients can be that large.
+
+The RMSProp presets compute their whole step in the compute dtype and round the update to the
+gradient's dtype once (`chain_in_compute_dtype`): an intermediate that does not fit the gradient's
+dtype, such as an RMS direction of 1.6e5 before a learning rate of 1e-3 in float16, does not overflow.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from optim_jax import _validation
 
@@ -26,8 +36,12 @@ NO_PARAMS_MSG = (
 
 
 def like(param: jax.Array, dtype: Any = None) -> jax.Array:
-  """Zeros shaped like `param`: the one place where state buffers are allocated."""
-  return jnp.zeros_like(param, dtype=dtype)
+  """Zeros shaped like `param`: the one place where state buffers are allocated.
+
+  Always strongly typed: a buffer made from a weakly typed parameter (``jnp.asarray(0.5)``) would be
+  weak while its update is strong, and a jitted step would trace twice.
+  """
+  return jnp.zeros_like(param, dtype=jnp.result_type(param) if dtype is None else dtype)
 
 
 def compute_dtype(dtype: Any) -> jnp.dtype:
@@ -40,6 +54,8 @@ def compute_dtype(dtype: Any) -> jnp.dtype:
 
 def hyper(value: Any, dtype: Any) -> jax.Array:
   """A scalar hyperparameter (Python number, array or tracer) cast to `dtype`."""
+  if _validation.is_static_number(value):  # directly: an int beyond int32 is a valid float
+    return jnp.asarray(value, dtype=dtype)
   return jnp.asarray(value).astype(dtype)
 
 
@@ -55,6 +71,46 @@ def as_float32(value: Any) -> Any:
   if _validation.is_static_number(value):
     return float(np.float32(value))
   return jnp.asarray(value).astype(jnp.float32)
+
+
+def chain_in_compute_dtype(
+  *links: optax.GradientTransformation, narrow: int = 0
+) -> optax.GradientTransformationExtraArgs:
+  """``optax.chain(*links)``, with the same state, run on updates in the compute dtype.
+
+  The gradients are widened to `compute_dtype` before the first link and the updates rounded back to
+  the gradients' dtypes once, before the last ``narrow`` links (which need the final update, as
+  `param_ema` does) or at the end. Links keep their state in its own dtype; for float32 and float64
+  gradients nothing is cast and this is ``optax.chain``.
+  """
+  links = tuple(optax.with_extra_args_support(t) for t in links)
+  cut = len(links) - narrow
+
+  def widen(g):
+    cd = compute_dtype(g.dtype)
+    return g if g.dtype == cd else g.astype(cd)
+
+  def round_back(updates, grads):
+    return jax.tree.map(lambda u, g: u if u.dtype == g.dtype else u.astype(g.dtype), updates, grads)
+
+  def init_fn(params):
+    return tuple(t.init(params) for t in links)
+
+  def update_fn(updates, state, params=None, **extra_args):
+    if len(state) != len(links):
+      raise ValueError(f"Expected a state of {len(links)} transformations, got {len(state)}.")
+    out = jax.tree.map(widen, updates)
+    new_state = []
+    for i, (t, s) in enumerate(zip(links, state, strict=True)):
+      if i == cut:
+        out = round_back(out, updates)
+      out, s = t.update(out, s, params, **extra_args)
+      new_state.append(s)
+    if cut == len(links):
+      out = round_back(out, updates)
+    return out, tuple(new_state)
+
+  return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
 def count_state_init() -> jax.Array:

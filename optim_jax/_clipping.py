@@ -18,18 +18,35 @@ NonFinite = Literal["scale", "nan", "skip_nan"]
 def clip_by_value(min_value: Any, max_value: Any, *, mask: Any = None) -> optax.GradientTransformation:
   r"""Clips every element to ``[min_value, max_value]`` (bounds may be asymmetric).
 
-  Computed as :math:`\min(\max(g, \text{min}), \text{max})`, so NaN is kept, ±inf becomes a bound,
-  and with ``min_value > max_value`` every element becomes ``max_value`` (PyTorch's
+  .. math::
+    g \leftarrow \min(\max(g, a), b)
+
+  with :math:`a` = ``min_value`` and :math:`b` = ``max_value``, elementwise: NaN is kept, ±inf
+  becomes a bound, and with ``min_value > max_value`` every element becomes ``max_value`` (PyTorch's
   ``clip_grad_value_`` with a negative value). Presets validate the bounds the way their framework
   does; this primitive accepts any pair.
 
   Args:
-    min_value: lower bound.
-    max_value: upper bound.
+    min_value: the lower bound :math:`a`, a real number < inf or a scalar array (not a schedule).
+    max_value: the upper bound :math:`b`, a real number > -inf or a scalar array (not a schedule).
     mask: optional optax mask: only the selected leaves are clipped.
+
+  Returns:
+    A stateless ``optax.GradientTransformation``.
+
+  Example:
+    >>> import jax.numpy as jnp, optim_jax as oj
+    >>> tx = oj.clip_by_value(-1.0, 0.5)
+    >>> u, _ = tx.update(jnp.array([-3.0, 0.2, 2.0]), tx.init(jnp.zeros(3)))
+    >>> [round(float(x), 4) for x in u]
+    [-1.0, 0.2, 0.5]
+
+  References:
+    ``paddle.nn.ClipGradByValue``; ``torch.nn.utils.clip_grad_value_``; Keras's ``clipvalue``.
   """
-  _validation.hyperparameter("min_value", min_value)
-  _validation.hyperparameter("max_value", max_value)
+  # an infinite bound on the wrong side would map every gradient to it
+  _validation.hyperparameter("min_value", min_value, hi=math.inf, hi_open=True)
+  _validation.hyperparameter("max_value", max_value, lo=-math.inf, lo_open=True)
 
   def clip(updates):
     def one(g):
@@ -46,16 +63,34 @@ def _leaf_norm_sq(g: jax.Array, dtype) -> jax.Array:
 
 
 def clip_by_norm(max_norm: Any, *, mask: Any = None) -> optax.GradientTransformation:
-  r"""Clips each leaf to a maximum L2 norm: :math:`g \cdot c / \max(\lVert g \rVert_2, c)`.
+  r"""Clips each leaf to a maximum L2 norm.
 
-  This is Paddle's ``ClipGradByNorm`` and Keras's ``clipnorm`` (``tf.clip_by_norm``), which act
-  per tensor. optax has no per-leaf norm clip: ``optax.clip_by_block_rms`` clips the RMS
-  :math:`\lVert g\rVert/\sqrt{n}`, not the norm. A leaf whose norm is inf gets 0 in its finite
-  entries and NaN in its infinite ones; a NaN norm gives NaN.
+  .. math::
+    g \leftarrow g \cdot \frac{c}{\max(\lVert g \rVert_2,\ c)}
+
+  for every leaf :math:`g` separately, with :math:`c` = ``max_norm``. This is Paddle's ``ClipGradByNorm`` and
+  Keras's ``clipnorm`` (``tf.clip_by_norm``), which act per tensor. optax has no per-leaf norm clip:
+  ``optax.clip_by_block_rms`` clips the RMS :math:`\lVert g\rVert/\sqrt{n}`, not the norm. A leaf whose norm
+  is inf gets 0 in its finite entries and NaN in its infinite ones; a NaN norm gives NaN.
 
   Args:
-    max_norm: the largest allowed L2 norm of each leaf, > 0.
+    max_norm: the largest allowed L2 norm :math:`c` of each leaf, a number or scalar array > 0
+      (not a schedule); ``inf`` leaves every leaf unchanged, non-finite ones too.
     mask: optional optax mask: only the selected leaves are clipped.
+
+  Returns:
+    A stateless ``optax.GradientTransformation``.
+
+  Example:
+    >>> import jax.numpy as jnp, optim_jax as oj
+    >>> tx = oj.clip_by_norm(1.0)
+    >>> g = {"a": jnp.array([3.0, 4.0]), "b": jnp.array([0.5])}
+    >>> u, _ = tx.update(g, tx.init(g))
+    >>> [round(float(x), 4) for x in u["a"]], float(u["b"][0])  # norm 5 -> 1; norm 0.5 kept
+    ([0.6, 0.8], 0.5)
+
+  References:
+    ``paddle.nn.ClipGradByNorm``; ``tf.clip_by_norm`` (Keras's ``clipnorm``).
   """
   _validation.hyperparameter("max_norm", max_norm, lo=0.0, lo_open=True)
 
@@ -64,25 +99,58 @@ def clip_by_norm(max_norm: Any, *, mask: Any = None) -> optax.GradientTransforma
       cd = _base.compute_dtype(g.dtype)
       c = _base.hyper(max_norm, cd)
       norm = jnp.sqrt(_leaf_norm_sq(g, cd))
-      return (g.astype(cd) * (c / jnp.maximum(norm, c))).astype(g.dtype)
+      # 1 where the norm is within c (c / c before): max_norm=inf leaves every leaf unchanged
+      coef = jnp.where(norm <= c, jnp.ones_like(norm), c / norm)
+      return (g.astype(cd) * coef).astype(g.dtype)
 
     return jax.tree.map(one, updates)
 
   return _tree.maybe_mask(optax.stateless(lambda updates, params: clip(updates)), mask)
 
 
-def global_norm(updates: Any, norm_type: float = 2.0) -> jax.Array:
-  """The p-norm of all leaves together, accumulated in float32 (float64 if any leaf is float64)."""
+def global_norm(updates: Any, norm_type: float = 2.0, *, axis_name: Any = None) -> jax.Array:
+  r"""The p-norm of all leaves together, accumulated in float32 (float64 if any leaf is float64).
+
+  .. math::
+    n = \Big(\sum_{\text{leaves}} \sum |g|^p\Big)^{1/p}, \qquad
+    n = \max_{\text{leaves}} \max |g| \ \text{ for } p = \infty
+
+  with :math:`p` = ``norm_type``. An empty tree has norm 0. With ``axis_name`` the sums (maxima
+  for :math:`p = \infty`) are also taken over the devices of those mapped axes, before the root.
+
+  Args:
+    updates: a pytree of arrays.
+    norm_type: :math:`p`, a float > 0 or ``float('inf')`` (not checked here;
+      `clip_by_global_norm` checks it).
+    axis_name: None (the default: this device's leaves only), or a mapped axis name or tuple of
+      names (inside ``jax.shard_map`` or ``jax.pmap``) whose devices hold parts of the leaves.
+
+  Returns:
+    A scalar array, float32 (float64 if any leaf is float64).
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from optim_jax._clipping import global_norm
+    >>> g = {"a": jnp.array([3.0]), "b": jnp.array([-4.0, 0.0])}
+    >>> float(global_norm(g)), float(global_norm(g, 1.0)), float(global_norm(g, float("inf")))
+    (5.0, 7.0, 4.0)
+  """
   leaves = [g for g in jax.tree.leaves(updates)]
   acc = jnp.float64 if any(g.dtype == jnp.float64 for g in leaves) else jnp.float32
   if not leaves:
     return jnp.zeros([], acc)
   if math.isinf(norm_type):
-    return jnp.max(jnp.stack([jnp.max(jnp.abs(g.astype(acc)), initial=0.0) for g in leaves]))
-  if norm_type == 2.0:
-    return jnp.sqrt(sum(_leaf_norm_sq(g, acc) for g in leaves))
+    n = jnp.max(jnp.stack([jnp.max(jnp.abs(g.astype(acc)), initial=0.0) for g in leaves]))
+    return n if axis_name is None else jax.lax.pmax(n, axis_name)
   p = float(norm_type)
-  total = sum(jnp.sum(jnp.abs(g.astype(acc)) ** p) for g in leaves)
+  if p == 2.0:
+    total = sum(_leaf_norm_sq(g, acc) for g in leaves)
+  else:
+    total = sum(jnp.sum(jnp.abs(g.astype(acc)) ** p) for g in leaves)
+  if axis_name is not None:  # the partial sums of each device's part of the leaves
+    total = jax.lax.psum(total, axis_name)
+  if p == 2.0:
+    return jnp.sqrt(total)
   return total if p == 1.0 else total ** (1.0 / p)
 
 
@@ -103,6 +171,7 @@ def clip_by_global_norm(
   error_if_nonfinite: bool = False,
   nonfinite: NonFinite = "scale",
   mask: Any = None,
+  axis_name: Any = None,
 ) -> optax.GradientTransformation:
   r"""Clips all leaves together to a maximum global p-norm.
 
@@ -112,7 +181,9 @@ def clip_by_global_norm(
 
   With ``eps=0`` this is Paddle's ``ClipGradByGlobalNorm`` (always multiplied, also when
   :math:`n \le c`); ``eps=1e-6`` gives PyTorch's ``clip_grad_norm_`` coefficient
-  :math:`\min(c / (n + 10^{-6}), 1)` exactly. ``norm_type=inf`` uses :math:`\max|g|`.
+  :math:`\min(c / (n + 10^{-6}), 1)` exactly. ``norm_type=inf`` uses :math:`\max|g|`. With
+  ``axis_name``, inside ``jax.shard_map`` or ``jax.pmap``, the sum runs over the leaves' parts on every
+  device of those axes too (model-parallel leaves), so :math:`n` is the norm of the whole parameters.
 
   Non-finite norms (``nonfinite``):
     * ``"scale"`` (Paddle, PyTorch, optax): multiply anyway; an inf norm zeroes the finite entries
@@ -122,27 +193,52 @@ def clip_by_global_norm(
       leaves the gradients unchanged.
 
   Args:
-    max_norm: the largest allowed global norm (not validated: PyTorch and Paddle accept any value,
-      and a negative one flips the sign of the gradients; presets validate).
-    norm_type: p > 0, or ``float('inf')``.
-    eps: added to the norm in the coefficient.
-    error_if_nonfinite: raise ``RuntimeError`` on a non-finite norm (PyTorch). Under ``jax.jit``
-      the error is raised from a host callback and reaches the caller as a ``JaxRuntimeError``.
+    max_norm: the largest allowed global norm :math:`c`, a number or scalar array >= 0 (not a
+      schedule; PyTorch and Paddle accept a negative one, which flips the sign of the gradients: a
+      ValueError here). ``inf`` measures without clipping (PyTorch's ``clip_grad_norm_(params,
+      inf)``): the gradients come back unchanged, also with an inf norm (PyTorch: inf/inf, NaN),
+      except that ``"nan"`` still makes a non-finite norm NaN.
+    norm_type: :math:`p`, a real number > 0, or ``float('inf')`` (TypeError for a non-number,
+      ValueError otherwise).
+    eps: :math:`\epsilon`, added to the norm in the coefficient, finite and >= 0.
+    error_if_nonfinite: True or False: raise ``RuntimeError`` on a non-finite norm (PyTorch). Under
+      ``jax.jit`` the error is raised from a host callback and reaches the caller as a ``JaxRuntimeError``.
     nonfinite: what a non-finite norm does, see above.
     mask: optional optax mask: only the selected leaves are clipped *and* counted in the norm
       (Paddle's ``need_clip=False``).
+    axis_name: None (the default: the norm of this device's leaves, as optax), or the name of a
+      mapped axis, or a tuple of names, over which the leaves are split: the partial sums
+      :math:`\sum |g|^p` are added up (``jax.lax.psum``; ``jax.lax.pmax`` for ``inf``) over its
+      devices. Needs to run inside ``jax.shard_map`` or ``jax.pmap`` with those axes.
+
+  Returns:
+    A stateless ``optax.GradientTransformation``.
+
+  Example:
+    >>> import jax.numpy as jnp, optim_jax as oj
+    >>> tx = oj.clip_by_global_norm(1.0)
+    >>> g = {"a": jnp.array([3.0]), "b": jnp.array([4.0])}
+    >>> u, _ = tx.update(g, tx.init(g))
+    >>> round(float(u["a"][0]), 4), round(float(u["b"][0]), 4)  # global norm 5 -> 1
+    (0.6, 0.8)
+
+  References:
+    ``paddle.nn.ClipGradByGlobalNorm``; ``torch.nn.utils.clip_grad_norm_``;
+    ``tf.clip_by_global_norm`` (Keras's ``global_clipnorm``).
   """
-  _validation.hyperparameter("max_norm", max_norm)
+  _validation.hyperparameter("max_norm", max_norm, lo=0.0)
   _validation.hyperparameter("eps", eps, lo=0.0)
+  _validation.finite("eps", eps, float32=True)
   if not _validation.is_real(norm_type):
     raise TypeError(f"norm_type should be a float > 0 or inf, got {type(norm_type).__name__} {norm_type!r}")
   norm_type = float(norm_type)
   _validation.check(norm_type > 0, "norm_type", norm_type, "a float > 0 or inf")
   _validation.flag("error_if_nonfinite", error_if_nonfinite)
   _validation.one_of("nonfinite", nonfinite, ("scale", "nan", "skip_nan"))
+  _validation.axis_names("axis_name", axis_name)
 
   def clip(updates):
-    n = global_norm(updates, norm_type)
+    n = global_norm(updates, norm_type, axis_name=axis_name)
     if error_if_nonfinite:
       if isinstance(n, jax.core.Tracer):
         jax.debug.callback(_raise_nonfinite, n, norm_type)
@@ -152,7 +248,9 @@ def clip_by_global_norm(
     if nonfinite == "skip_nan":
       coef = jnp.where(n > c, c / n, jnp.ones_like(n))
     else:
-      coef = c / jnp.maximum(n + _base.hyper(eps, n.dtype), c)
+      # c / max(n + eps, c), written so that max_norm=inf leaves the gradients unchanged (not inf/inf)
+      n_eps = n + _base.hyper(eps, n.dtype)
+      coef = jnp.where(n_eps <= c, jnp.ones_like(n), c / n_eps)
       if nonfinite == "nan":
         coef = jnp.where(jnp.isfinite(n), coef, jnp.full_like(n, jnp.nan))
 

@@ -11,6 +11,8 @@ import optax
 from optim_jax import _base, _tree, _validation
 from optim_jax._averaging import AveragedSgdState
 
+_INT32_MAX = 2**31 - 1
+
 
 class ParamEmaState(NamedTuple):
   """State of `param_ema`: its own update count and the averaged parameters."""
@@ -50,7 +52,8 @@ def param_ema(
 
   Args:
     momentum: :math:`m` in [0, 1] (a number, an array, or a schedule of the EMA's update count).
-    overwrite_frequency: None (never overwrite) or an int >= 1.
+    overwrite_frequency: None (never overwrite) or an int >= 1; one beyond 2**31 - 1 is never
+      reached by the int32 count (which saturates there) and never overwrites.
     warm_start: force the momentum to 0 on the first update (Keras 3) instead of starting the
       average at the initial parameters (tf_keras). It also picks each version's rounding of
       :math:`1 - m` for a float momentum: rounded once from the Python float (tf_keras) or computed
@@ -93,8 +96,10 @@ def param_ema(
       raise ValueError(_base.NO_PARAMS_MSG)
     count = state.count
     first = count == 0
-    if overwrite_frequency is None:
-      overwrite = None
+    if overwrite_frequency is None or (
+      _validation.is_int(overwrite_frequency) and overwrite_frequency > _INT32_MAX
+    ):
+      overwrite = None  # beyond the int32 count: never reached
     else:
       f = jnp.asarray(overwrite_frequency).astype(jnp.int32)
       # (count + 1) % f == 0 without overflow; f <= 0 (only reachable when injected) never overwrites.
@@ -145,8 +150,22 @@ def ema_params(opt_state: Any) -> optax.Params:
   (with a ``state_dtype`` other than the parameters', cast back:
   ``jax.tree.map(lambda p, a: a.astype(p.dtype), params, oj.ema_params(opt_state))``).
 
+  Args:
+    opt_state: an optimizer state holding exactly one parameter average.
+
+  Returns:
+    The averaged parameters, a pytree shaped like the parameters (in the average's dtype).
+
   Raises:
     ValueError: if the state holds no average, or more than one.
+
+  Example:
+    >>> import jax.numpy as jnp, optax, optim_jax as oj
+    >>> tx = optax.chain(optax.sgd(1.0), oj.param_ema(0.5))
+    >>> params = jnp.array([0.0]); state = tx.init(params)
+    >>> updates, state = tx.update(jnp.array([-2.0]), state, params)
+    >>> float(oj.ema_params(state)[0])  # 0.5 * 0 + 0.5 * 2
+    1.0
   """
   x = _tree.find_one(
     opt_state,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from optim_jax import _base, _tree
+from optim_jax import _base, _tree, _validation
 
 _LR_NAMES = ("learning_rate", "lr")
 _INJECT_STATES = (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState)
@@ -29,10 +31,18 @@ def inject_hyperparams(
   ``InjectStatefulHyperparamsState``, so ``state.hyperparams``, :func:`get_lr` and :func:`set_lr`
   work the same with either wrapper.
 
+  Unlike optax, the inner factory's checks run at construction on the values given (so
+  ``learning_rate=-0.01`` raises there, not NaN later; injected values are traced and not checked
+  again), and arguments the factory cannot take traced are kept static without being named in
+  ``static_args``: an int size such as ``batch_num``, ``norm_type``, an int beyond int32, a function
+  argument such as ``lr_lambda``. (Strings, bools, None, tuples and transformations are never
+  injected, as in optax.) Where a traced hyperparameter still fails inside ``init`` or ``update``,
+  the TypeError names ``static_args``.
+
   Args:
     inner_factory: a function returning a ``GradientTransformation`` (an optim_jax preset or
       primitive, or any optax factory).
-    static_args: names of callable arguments that are not schedules (as in optax).
+    static_args: names of arguments not to inject (as in optax), beyond those found above.
     hyperparam_dtype: dtype of the float hyperparameters; None for the rule above.
 
   Returns:
@@ -44,6 +54,9 @@ def inject_hyperparams(
     >>> state = tx.init(jnp.zeros(2, jnp.bfloat16))
     >>> state.hyperparams["rho"].dtype, float(state.hyperparams["rho"])
     (dtype('float32'), 0.9990000128746033)
+
+  References:
+    ``optax.inject_hyperparams``.
   """
 
   def dtype_of(tree: Any) -> Any:
@@ -54,21 +67,124 @@ def inject_hyperparams(
     widest = max(floats, key=lambda d: jnp.dtype(d).itemsize, default=jnp.float32)
     return _base.compute_dtype(widest)
 
-  def factory(*args: Any, **kwargs: Any) -> optax.GradientTransformationExtraArgs:
-    def build(tree: Any) -> optax.GradientTransformationExtraArgs:
-      return optax.inject_hyperparams(inner_factory, static_args, dtype_of(tree))(*args, **kwargs)
+  if not callable(inner_factory):
+    raise TypeError(
+      f"inner_factory should be a function returning a GradientTransformation, got "
+      f"{type(inner_factory).__name__} {inner_factory!r}"
+    )
+  given_static = {static_args} if isinstance(static_args, str) else set(static_args)
+  for name in given_static:
+    if not isinstance(name, str):
+      raise TypeError(f"static_args should be argument names (str), got {type(name).__name__} {name!r}")
+  if hyperparam_dtype is not None:
+    hyperparam_dtype = _validation.float_dtype("hyperparam_dtype", hyperparam_dtype)
+  signature = inspect.signature(inner_factory)
 
-    build(None)  # binds the arguments now: a wrong name fails here, not at init
+  def factory(*args: Any, **kwargs: Any) -> optax.GradientTransformationExtraArgs:
+    bound = signature.bind(*args, **kwargs)  # a wrong name fails here, not at init
+    bound.apply_defaults()
+    values = dict(bound.arguments)
+    static = given_static | _structural(inner_factory, signature, values, given_static)
+    injected = sorted(k for k, v in values.items() if _injected(k, v, static))
+
+    def build(tree: Any) -> optax.GradientTransformationExtraArgs:
+      return optax.inject_hyperparams(inner_factory, static, dtype_of(tree))(*args, **kwargs)
+
+    build(None)
+
+    def explain(error: TypeError) -> TypeError:
+      if not injected:
+        return error
+      return TypeError(
+        f"{type(error).__name__}: {error}\n{getattr(inner_factory, '__name__', 'inner_factory')} "
+        f"failed with injected (traced) hyperparameters {injected}: if one of them is structural (a "
+        "size, a count, a mode), pass it in static_args=... so that it is not injected."
+      )
 
     def init_fn(params):
-      return build(params).init(params)
+      try:
+        return build(params).init(params)
+      except TypeError as e:
+        raise explain(e) from e
 
     def update_fn(updates, state, params=None, **extra_args):
-      return build(updates if params is None else params).update(updates, state, params, **extra_args)
+      tx = build(updates if params is None else params)
+      try:
+        return tx.update(updates, state, params, **extra_args)
+      except TypeError as e:
+        raise explain(e) from e
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
   return factory
+
+
+def _injected(name: str, value: Any, static: set[str]) -> bool:
+  """Whether optax.inject_hyperparams injects ``value`` (a number, an array or a schedule)."""
+  if name in static or isinstance(value, bool):
+    return False
+  return callable(value) or isinstance(value, (int, float, jax.Array, np.ndarray))
+
+
+def _abstract(value: Any) -> jax.ShapeDtypeStruct:
+  """The traced stand-in of an injected value: a scalar of the dtype optax gives it."""
+  if callable(value):
+    return jax.ShapeDtypeStruct((), jnp.float32)  # a schedule's value
+  dtype = jnp.result_type(value)
+  if jnp.issubdtype(dtype, jnp.floating):
+    dtype = jnp.float32
+  return jax.ShapeDtypeStruct(jnp.shape(value), dtype)
+
+
+def _structural(factory: Callable[..., Any], signature: inspect.Signature, values: dict[str, Any],
+                static: set[str]) -> set[str]:  # fmt: skip
+  """Runs ``factory``'s checks on the concrete values, then returns the arguments it cannot take traced.
+
+  Numbers are passed as given (so their value checks run now) and schedules as traced scalars (a
+  callable the factory only takes as itself, a ``lr_lambda``, is structural). An int outside int32
+  (without x64) cannot be injected; every other number is tried traced, alone: one the factory
+  rejects traced (``batch_num``, ``norm_type``) is structural.
+  """
+  candidates = [k for k, v in values.items() if _injected(k, v, static)]
+  schedules = [k for k in candidates if callable(values[k])]
+
+  def run(traced: list[str]) -> None:
+    def build(*tracers):
+      arguments = {**values, **dict(zip(traced, tracers, strict=True))}
+      b = signature.bind_partial()
+      b.arguments = arguments
+      factory(*b.args, **b.kwargs)
+      return jnp.zeros([])
+
+    jax.eval_shape(build, *[_abstract(values[k]) for k in traced])
+
+  found = set()
+  try:
+    run(schedules)  # the factory's own errors for the values given, raised as they are
+  except Exception:
+    # a callable the factory takes as a function, not a schedule (a ``lr_lambda``)
+    for k in schedules:
+      try:
+        run([s for s in schedules if s != k])
+      except Exception:  # noqa: BLE001
+        continue
+      found.add(k)
+    if not found:
+      raise
+    schedules = [k for k in schedules if k not in found]
+    run(schedules)
+  for k in candidates:
+    v = values[k]
+    if callable(v):
+      continue
+    if _validation.is_int(v) and not jax.config.jax_enable_x64 and not -(2**31) <= v < 2**31:
+      found.add(k)
+      continue
+    try:
+      run([*schedules, k])
+    except Exception:  # noqa: BLE001 - any failure on a traced value makes the argument structural
+      found.add(k)
+  return found
 
 
 def _is_inject(x: Any) -> bool:
@@ -103,6 +219,9 @@ def get_lr(opt_state: Any, *, name: str | None = None) -> jax.Array:
     opt_state: an optimizer state.
     name: the hyperparameter's name; by default ``"learning_rate"`` or ``"lr"`` (PyTorch presets).
 
+  Returns:
+    The injected value, a scalar array in the hyperparameter's dtype.
+
   Raises:
     ValueError: if the state holds no such hyperparameter, or more than one.
 
@@ -129,10 +248,23 @@ def set_lr(opt_state: Any, value: Any, *, name: str | None = None) -> Any:
     value: the new learning rate (a number or a scalar array).
     name: the hyperparameter's name; by default ``"learning_rate"`` or ``"lr"``.
 
+  Returns:
+    A new optimizer state of the same structure; ``opt_state`` itself is not modified.
+
   Raises:
-    ValueError: if the state holds no such hyperparameter or more than one, or if it is driven by a
-      schedule (the schedule would overwrite the value at the next update).
+    ValueError: if the state holds no such hyperparameter or more than one, if it is driven by a
+      schedule (the schedule would overwrite the value at the next update), if ``value`` has
+      another shape than the injected value, or if a concrete ``value`` is NaN, infinite or (for a
+      learning rate) negative; a traced one is not checked.
     TypeError: if ``value`` is callable, or the injected learning rate is not a float.
+
+  Example:
+    >>> import jax.numpy as jnp, optim_jax as oj
+    >>> tx = oj.inject_hyperparams(oj.scale_by_learning_rate)(learning_rate=0.1)
+    >>> state = oj.set_lr(tx.init(jnp.zeros(1)), 0.5)
+    >>> u, state = tx.update(jnp.array([2.0]), state)
+    >>> float(u[0])  # -0.5 * 2
+    -1.0
   """
   if callable(value):
     raise TypeError("set_lr sets a value; to follow a schedule, build the optimizer with the schedule.")
@@ -148,6 +280,13 @@ def set_lr(opt_state: Any, value: Any, *, name: str | None = None) -> Any:
       f"The injected learning rate {key!r} has dtype {old.dtype}; build the optimizer with a float "
       "learning rate to be able to set it."
     )
+  if not isinstance(value, jax.core.Tracer):  # a traced value is checked by no one
+    v = np.asarray(value)
+    if v.ndim == 0 and v.dtype.kind in "iuf":
+      v = v.item()
+      # a learning rate >= 0; another hyperparameter (``name=``) finite only
+      _validation.in_range(key, v, lo=0.0 if key in _LR_NAMES else None)
+      _validation.finite(key, v, rule=f"a finite {key}" + (" >= 0" if key in _LR_NAMES else ""))
   new = jnp.asarray(value).astype(old.dtype)
   if new.shape != old.shape:
     raise ValueError(f"set_lr: expected a value of shape {old.shape}, got shape {new.shape}.")

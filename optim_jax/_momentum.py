@@ -29,7 +29,7 @@ def trace(decay: Any, *, accumulator_dtype: Any = None) -> optax.GradientTransfo
   promotion for bfloat16 parameters; this one computes in at least float32.
 
   Args:
-    decay: the momentum coefficient :math:`\mu` >= 0 (a number, or an array or tracer as
+    decay: the momentum coefficient :math:`\mu`, finite and >= 0 (a number, or an array or tracer as
       ``optax.inject_hyperparams`` passes it).
     accumulator_dtype: dtype of the buffer; the parameter's dtype when None.
 
@@ -49,6 +49,7 @@ def trace(decay: Any, *, accumulator_dtype: Any = None) -> optax.GradientTransfo
     Polyak, Some methods of speeding up the convergence of iteration methods, 1964.
   """
   _validation.hyperparameter("decay", decay, lo=0.0)
+  _validation.finite("decay", decay, float32=True)
   accumulator_dtype = _validation.float_dtype("accumulator_dtype", accumulator_dtype)
 
   def init_fn(params):

@@ -57,9 +57,11 @@ def multi_precision(
   state holds no copy).
 
   Args:
-    inner: the optimizer to run on the master weights (any transformation or chain; extra
-      arguments of ``update`` are forwarded to it).
-    master_dtype: dtype of the master weights, float32 by default.
+    inner: the optimizer to run on the master weights, an ``optax.GradientTransformation``
+      (TypeError otherwise; any transformation or chain; extra arguments of ``update`` are
+      forwarded to it).
+    master_dtype: a floating dtype for the master weights, float32 by default (TypeError if it is
+      not a dtype, ValueError if it is not floating).
 
   Returns:
     An ``optax.GradientTransformationExtraArgs`` whose ``update`` needs ``params``.

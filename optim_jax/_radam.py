@@ -75,10 +75,36 @@ def _rho(t: jax.Array, a2: jax.Array, rho_inf: jax.Array) -> jax.Array:
 
 
 def step_scalars(t: jax.Array, b1: Any, b2: Any, dtype: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
-  """(1 - b1^t, rho_t, r_t sqrt(1 - b2^t)) for the 1-based update t, in `dtype`, without cancellation.
+  r"""(1 - b1^t, rho_t, r_t sqrt(1 - b2^t)) for the 1-based update t, in `dtype`, without cancellation.
 
-  Constants of number-valued betas are computed on the host in double; r_t means something only
-  where rho_t > 4 (it is never used elsewhere, since threshold >= 4).
+  .. math::
+    1 - \beta_1^t, \qquad
+    \rho_t = \rho_\infty - \frac{2 t \beta_2^t}{1 - \beta_2^t}, \qquad
+    r_t \sqrt{1 - \beta_2^t}, \quad
+    r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_t}}
+
+  with :math:`\beta_1` = ``b1``, :math:`\beta_2` = ``b2`` and :math:`\rho_\infty = 2 / (1 - \beta_2) - 1`.
+  Powers go through ``expm1``/``log1p`` and :math:`\rho_t` through a series where the closed form
+  cancels. Constants of number-valued betas are computed on the host in double; :math:`r_t` means
+  something only where :math:`\rho_t > 4` (it is never used elsewhere, since threshold >= 4).
+
+  Args:
+    t: the 1-based update number, an int or an integer array (possibly traced).
+    b1: :math:`\beta_1`, a number or a scalar array, in [0, 1) (not checked here;
+      `scale_by_radam` checks it).
+    b2: :math:`\beta_2`, likewise.
+    dtype: the floating dtype of the results.
+
+  Returns:
+    A tuple of three arrays in ``dtype``: :math:`1 - \beta_1^t`, :math:`\rho_t` and
+    :math:`r_t \sqrt{1 - \beta_2^t}`.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from optim_jax._radam import step_scalars
+    >>> bc1, rho, coef = step_scalars(jnp.array(10), 0.9, 0.999, jnp.float32)
+    >>> round(float(bc1), 6), round(float(rho), 4), round(float(coef), 6)
+    (0.651322, 9.9835, 0.004889)
   """
   t = jnp.asarray(t).astype(dtype)
   a1 = _neg_log(b1, dtype)
@@ -101,6 +127,28 @@ def _torch_rho(t: float, b2: float) -> float:
 _INT32_MAX = 2**31 - 1
 
 
+#: Steps of Paddle's recursion simulated on the host; later steps are decided by the closed form.
+_RECURSION_STEPS = 10**6
+
+
+def _closed_form_first(b2: float, threshold: float, start: int = 0) -> int | None:
+  """First t > start with PyTorch's double rho_t > threshold (rho_t increases with t), or None."""
+  if not 2 / (1 - b2) - 1 > threshold:
+    return None
+  lo, hi = start, start + 1  # predicate false at lo (or lo == start, unchecked), true at hi
+  while not _torch_rho(float(hi), b2) > threshold:
+    if hi >= _INT32_MAX:
+      return None  # beyond the int32 count: never rectified
+    lo, hi = hi, min(start + 2 * (hi - start), _INT32_MAX)
+  while hi - lo > 1:
+    mid = (lo + hi) // 2
+    if _torch_rho(float(mid), b2) > threshold:
+      hi = mid
+    else:
+      lo = mid
+  return hi
+
+
 @functools.lru_cache(maxsize=256)
 def _first_rectified_step(b2: float, threshold: float, rule: str, dtype: str) -> int | None:
   """First update t (1-based) with rho_t > threshold, decided the framework's way, or None.
@@ -108,38 +156,30 @@ def _first_rectified_step(b2: float, threshold: float, rule: str, dtype: str) ->
   rho_t increases with t, so the rectified steps are exactly t >= this value. "closed_form" is
   PyTorch's Python double formula; "recursion" is Paddle's kernel recursion in `dtype`
   (rho = (rho (b2 - b2^t) + b2^t) / (1 - b2^t), rho_t = rho_inf - 2 rho), evaluated with NumPy
-  scalars so no fused multiply-add or reciprocal rewrite changes the tie.
+  scalars so no fused multiply-add or reciprocal rewrite changes the tie. The recursion is a
+  sequence of roundings with no shortcut, so it is simulated for the first 10**6 steps (about a
+  second); a later first step (b2 within about 1e-5 of 1 and a threshold near rho_inf / 2 or above)
+  is decided by the closed form in double on the same rounded b2 and threshold, the value the
+  recursion approximates. Paddle's float32 recursion has drifted from it by then: for
+  b2 = 0.999999 and threshold 1e6 it first rectifies at step 1,265,435, the closed form at
+  1,261,849. A first step beyond 2**31 - 1 (the int32 count) is None: never rectified.
   """
   if rule == "closed_form":
-    if not 2 / (1 - b2) - 1 > threshold:
-      return None
-    hi = 1
-    while not _torch_rho(float(hi), b2) > threshold:
-      if hi >= _INT32_MAX:
-        return None
-      hi = min(2 * hi, _INT32_MAX)
-    lo = hi // 2  # predicate false at lo (or lo == 0), true at hi
-    while hi - lo > 1:
-      mid = (lo + hi) // 2
-      if _torch_rho(float(mid), b2) > threshold:
-        hi = mid
-      else:
-        lo = mid
-    return hi
+    return _closed_form_first(b2, threshold)
   dt = np.dtype(dtype).type
   one, two, beta2, thr = dt(1), dt(2), dt(b2), dt(threshold)
+  if beta2 == one:  # b2 rounds to 1 in this precision, where the recursion divides by zero
+    return _closed_form_first(b2, threshold)
   rho_inf = two / (one - beta2) - one
   if not rho_inf > thr:
     return None
   power, rho = one, one
-  for t in range(1, 10**6):
+  for t in range(1, _RECURSION_STEPS + 1):
     power = power * beta2
     rho = (rho * (beta2 - power) + power) / (one - power)
     if rho_inf - two * rho > thr:
       return t
-    if rho == 0:
-      break
-  return None
+  return _closed_form_first(float(beta2), float(thr), start=_RECURSION_STEPS)
 
 
 def scale_by_radam(
@@ -175,7 +215,8 @@ def scale_by_radam(
   first rectified step. Whether step t is rectified is decided on the host, the framework's way,
   when ``b2`` and ``threshold`` are numbers: ``rho_rule="closed_form"`` uses PyTorch's double
   formula, ``"recursion"`` Paddle's recursion in the parameter's precision (float32 for half
-  types). The two differ only at an exact tie: with :math:`\beta_2 = 0.8397685748659791`,
+  types; simulated for 10**6 steps, the closed form decides a later first step). The two differ
+  only at an exact tie: with :math:`\beta_2 = 0.8397685748659791`,
   :math:`\rho_6 = 5` and PyTorch does not rectify step 6, nor does Paddle with float32
   parameters, but Paddle with float64 parameters does. With traced ``b2``/``threshold``
   (``optax.inject_hyperparams``) the test runs in the graph on the accurate :math:`\rho_t`.
@@ -183,7 +224,7 @@ def scale_by_radam(
   Args:
     b1: decay of the first moment, in [0, 1).
     b2: decay of the second moment, in [0, 1).
-    eps: added to :math:`\sqrt{v_t}`, >= 0.
+    eps: added to :math:`\sqrt{v_t}`, finite and >= 0.
     threshold: rectify only when :math:`\rho_t` exceeds it (both frameworks use 5), >= 4 so the
       rectifier is real.
     rho_rule: ``"closed_form"`` (PyTorch) or ``"recursion"`` (Paddle), see above.
@@ -206,6 +247,7 @@ def scale_by_radam(
   _validation.hyperparameter("b1", b1, lo=0.0, hi=1.0, hi_open=True)
   _validation.hyperparameter("b2", b2, lo=0.0, hi=1.0, hi_open=True)
   _validation.hyperparameter("eps", eps, lo=0.0)
+  _validation.finite("eps", eps, float32=True)
   _validation.hyperparameter("threshold", threshold, lo=4.0)
   _validation.one_of("rho_rule", rho_rule, ("closed_form", "recursion"))
   state_dtype = _validation.float_dtype("state_dtype", state_dtype)
@@ -224,11 +266,11 @@ def scale_by_radam(
 
   def scalars(count: jax.Array, cd: Any):
     """(1 - b1^t, rectify?, r_t sqrt(1 - b2^t)) for update t = count + 1, in `cd`."""
-    t_int = count + 1
-    bc1, rho, coef = step_scalars(t_int, b1, b2, cd)
+    # t = count + 1 in the float dtype: count saturates at int32's maximum, where count + 1 would wrap
+    bc1, rho, coef = step_scalars(count.astype(cd) + 1, b1, b2, cd)
     if static_decision:
       first = _first(np.dtype(cd).name)
-      rectify = jnp.asarray(False) if first is None else t_int >= first
+      rectify = jnp.asarray(False) if first is None else count >= first - 1
     else:
       rectify = rho > _base.hyper(threshold, cd)
     return bc1, rectify, coef

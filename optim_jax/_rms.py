@@ -30,6 +30,7 @@ def _scale_by_rms(state_cls, decay_arg, eps_arg, centered, state_dtype, eps_in_s
   (decay_name, decay), (eps_name, eps) = decay_arg, eps_arg
   _validation.hyperparameter(decay_name, decay, lo=0.0, hi=1.0)
   _validation.hyperparameter(eps_name, eps, lo=0.0)
+  _validation.finite(eps_name, eps, float32=True)
   _validation.flag("centered", centered)
   state_dtype = _validation.float_dtype("state_dtype", state_dtype)
 
@@ -90,7 +91,7 @@ def scale_by_rms_paddle(
 
   Args:
     rho: decay of the moving averages (``rho`` in Paddle and Keras), in [0, 1].
-    epsilon: added to the mean square *inside* the square root, >= 0.
+    epsilon: added to the mean square *inside* the square root, finite and >= 0.
     centered: also track the mean gradient and divide by the estimated standard deviation.
     state_dtype: dtype of the moving averages; the parameter's dtype when None.
 
@@ -129,7 +130,7 @@ def scale_by_rms_torch(
 
   Args:
     alpha: smoothing constant of ``torch.optim.RMSprop``, in [0, 1].
-    eps: added to the root mean square *outside* the square root, >= 0.
+    eps: added to the root mean square *outside* the square root, finite and >= 0.
     centered: also track the mean gradient and divide by the estimated standard deviation.
     state_dtype: dtype of the moving averages; the parameter's dtype when None.
 

@@ -42,8 +42,10 @@ def sag_average(batch_num: int, *, memory_dtype: Any = None) -> optax.GradientTr
 
   with :math:`n` = ``batch_num``. The slot is :math:`i = (m - 1) \bmod n` (batches visited in a
   fixed cyclic order, as Paddle does); the keyword-only extra argument ``index`` of ``update``
-  picks it instead (taken modulo ``n``), which gives true SAG over shuffled batches: pass the
-  batch's index. The divisor stays Paddle's :math:`\min(m, n)`, with :math:`m` the number of
+  picks it instead (an int of any size or an integer scalar array, taken modulo ``n`` before any
+  cast; a float or a bool is a TypeError), which gives true SAG over shuffled batches: pass the
+  batch's index. The count saturates at 2**31 - 1, after which the cyclic slot stays fixed: pass
+  ``index`` for longer runs. The divisor stays Paddle's :math:`\min(m, n)`, with :math:`m` the number of
   updates so far including this one. It equals the number of filled slots whenever each of the
   first ``n`` updates visits a new slot (for example when every epoch is a permutation); if a slot
   is visited twice before all are filled, the unfilled slots count as zeros in the average.
@@ -62,7 +64,7 @@ def sag_average(batch_num: int, *, memory_dtype: Any = None) -> optax.GradientTr
 
   Args:
     batch_num: the number of batches :math:`n` (an int > 0); 1 is plain SGD.
-    memory_dtype: dtype of the memory ``y``; the parameter's dtype when None.
+    memory_dtype: a floating dtype for the memory ``y``; the parameter's dtype when None.
 
   Returns:
     An ``optax.GradientTransformationExtraArgs`` whose ``update`` accepts ``index=``. No learning
@@ -83,6 +85,7 @@ def sag_average(batch_num: int, *, memory_dtype: Any = None) -> optax.GradientTr
     ``paddle.optimizer.ASGD`` (Paddle 3.3).
   """
   _validation.positive_int("batch_num", batch_num)
+  _validation.check(batch_num <= 2**31 - 1, "batch_num", batch_num, "an int 0 < batch_num <= 2**31 - 1")
   memory_dtype = _validation.float_dtype("memory_dtype", memory_dtype)
   n = int(batch_num)
 
@@ -100,8 +103,17 @@ def sag_average(batch_num: int, *, memory_dtype: Any = None) -> optax.GradientTr
   def update_fn(updates, state, params=None, *, index=None, **extra_args):
     del params, extra_args
     m = optax.safe_increment(state.count)
-    slot = state.count if index is None else jnp.asarray(index)
-    slot = jnp.mod(slot.astype(jnp.int32), n)
+    if index is None:
+      slot = jnp.mod(state.count, n)
+    else:
+      _validation.int_scalar("index", index)
+      # index mod n before the cast: an index beyond int32 (a Python int, or int64 under x64) keeps
+      # its slot
+      if _validation.is_int(index):
+        slot = jnp.asarray(int(index) % n, jnp.int32)
+      else:
+        idx = index if index.dtype.itemsize >= 4 else index.astype(jnp.int32)
+        slot = jnp.mod(idx, jnp.asarray(n, idx.dtype)).astype(jnp.int32)
     divisor = jnp.minimum(m, n)
 
     def one(g, d, y):

@@ -10,6 +10,7 @@ and every message names the argument, the value and what is allowed.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, NoReturn
 
@@ -170,7 +171,7 @@ def learning_rate(
   style: str = "default",
   label: str | None = None,
 ) -> None:
-  """A learning rate: a float >= 0, a schedule or a scalar array (``inject_hyperparams``)."""
+  """A learning rate: a finite float >= 0, a schedule or a scalar array (``inject_hyperparams``)."""
   if value is None:
     if none:
       return
@@ -184,6 +185,7 @@ def learning_rate(
   if not (callable(value) or isinstance(value, (jax.Array, np.ndarray)) or is_real(value)):
     raise TypeError(f"{name} should be a float or a schedule, got {_describe(value)}")
   hyperparameter(name, value, schedule=True, lo=0.0, style=style, label=label)
+  finite(name, value, float32=True)
 
 
 def not_none(name: str, value: Any) -> None:
@@ -219,6 +221,19 @@ def positive_int(name: str, value: Any, *, exc: type[Exception] = ValueError,
   check(value > 0, name, value, f"an int {name} > 0", exc=exc)
 
 
+def int_scalar(name: str, value: Any) -> None:
+  """An int given at update time: a Python or NumPy int, or an integer scalar array or tracer.
+
+  A float or a bool is a TypeError (``astype(int32)`` would truncate it silently).
+  """
+  if is_int(value):
+    return
+  dtype = getattr(value, "dtype", None)
+  if dtype is not None and jnp.issubdtype(dtype, jnp.integer) and jnp.ndim(value) == 0:
+    return
+  raise TypeError(f"{name} should be an int or an integer scalar array, got {_describe(value)}")
+
+
 def flag(name: str, value: Any) -> None:
   """A structural switch: True or False (``centered="no"`` must not mean centered)."""
   if not isinstance(value, (bool, np.bool_)):
@@ -248,9 +263,11 @@ def float_dtype(name: str, value: Any, *, none: bool = True) -> Any:
 
 
 def scheduler_rate(name: str, value: Any) -> None:
-  """Paddle's ``LRScheduler`` base check: a float or int (TypeError), >= 0 (ValueError)."""
+  """Paddle's ``LRScheduler`` base check: a float or int (TypeError), >= 0 (ValueError); and finite in
+  float32 (ValueError: the schedules return float32, where it would be inf)."""
   if not is_real(value):
     raise TypeError(f"The type of {name} must be float, but received {_describe(value)}.")
+  finite(name, value, float32=True, rule=f"a finite {name} >= 0 (float32: <= {_F32_MAX:.4g})")
   in_range(name, value, lo=0.0)
 
 
@@ -272,3 +289,57 @@ def function(name: str, value: Any, cls: str) -> None:
     raise TypeError(
       f"The type of '{name}' in '{cls}' must be 'function', but received {type(value).__name__}."
     )
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def finite(name: str, value: Any, *, float32: bool = False, exc: type[Exception] = ValueError,
+           rule: str | None = None) -> None:  # fmt: skip
+  """A number known at construction must be finite: NaN and +-inf fail, and with ``float32`` also a
+  magnitude beyond float32's range (inf once rounded); others (schedules, arrays) pass."""
+  if not is_static_number(value):
+    return
+  try:
+    v = float(value)
+  except OverflowError:  # an int beyond float64
+    v = math.inf
+  if np.isfinite(v) and not (float32 and abs(v) > _F32_MAX):
+    return
+  if rule is None:
+    rule = f"a finite {name}" + (f" (float32: |{name}| <= {_F32_MAX:.4g})" if float32 else "")
+  fail(name, value, rule, exc=exc)
+
+
+def real_sequence(name: str, value: Any, *, allow_inf: bool = False, float32: bool = False,
+                  **range_args: Any) -> list[Any]:  # fmt: skip
+  """A list or tuple (or 1-d NumPy array) of real numbers known at construction, returned as a list.
+
+  Another container is a TypeError; element i is checked as ``name[i]``: a real number (TypeError,
+  naming the element and the whole argument), then, unless ``allow_inf``, `finite` (with ``float32``;
+  ValueError) and `in_range` with ``range_args`` (NaN fails).
+  """
+  if isinstance(value, np.ndarray) and value.ndim == 1:
+    value = value.tolist()
+  if not isinstance(value, (list, tuple)):
+    raise TypeError(f"{name} should be a list or tuple of numbers, got {_describe(value)}.")
+  for i, v in enumerate(value):
+    item = f"{name}[{i}]"
+    if not is_real(v):
+      raise TypeError(f"{item} should be a number (float or int), got {_describe(v)} in {name}={value!r}.")
+    if not allow_inf:
+      finite(item, v, float32=float32)
+    if range_args or not is_int(v):  # (an int is never NaN, and may be beyond float64)
+      in_range(item, v, **(range_args or {"rule": f"a number {item} (not NaN)"}))
+  return list(value)
+
+
+def axis_names(name: str, value: Any) -> None:
+  """None, a mapped axis name (a non-empty str) or a non-empty tuple of them (TypeError otherwise;
+  ValueError for an empty name or tuple)."""
+  if value is None:
+    return
+  names = value if isinstance(value, tuple) else (value,)
+  if not all(isinstance(n, str) for n in names):
+    raise TypeError(f"{name} should be None, an axis name (str) or a tuple of them, got {_describe(value)}.")
+  check(bool(names) and all(names), name, value, "a non-empty axis name or a non-empty tuple of them")

@@ -12,7 +12,7 @@ from typing import Any
 
 import optax
 
-from optim_jax import _validation
+from optim_jax import _base, _validation
 from optim_jax._averaging import averaged_sgd as _averaged_sgd
 from optim_jax._clipping import clip_by_global_norm as _clip_by_global_norm
 from optim_jax._clipping import clip_by_value as _clip_by_value
@@ -25,7 +25,7 @@ from optim_jax._weight_decay import decoupled_weight_decay as _decoupled_weight_
 
 
 def _check(schedules: tuple[str, ...] = (), **values: Any) -> None:
-  """PyTorch's ValueError for each value < 0 ("Invalid learning rate: -1"); alpha also <= 1."""
+  """PyTorch's ValueError for each value < 0 ("Invalid learning rate: -1"); alpha also <= 1; all finite."""
   for name, value in values.items():
     hi = 1.0 if name == "alpha" else None
     _validation.hyperparameter(
@@ -37,6 +37,7 @@ def _check(schedules: tuple[str, ...] = (), **values: Any) -> None:
       style="torch",
       label=_validation.TORCH_LABELS[name],
     )
+    _validation.finite(name, value, float32=True)
 
 
 def _prologue(maximize: bool, weight_decay: Any) -> list[optax.GradientTransformation]:
@@ -55,30 +56,75 @@ def rmsprop(
   centered: bool = False,
   maximize: bool = False,
 ) -> optax.GradientTransformation:
-  r"""``torch.optim.RMSprop``.
+  r"""PyTorch's ``torch.optim.RMSprop``: epsilon outside the square root, lr after the momentum.
+
+  With :math:`\eta_t` = ``lr`` at update :math:`t`, :math:`\alpha` = ``alpha``, :math:`\epsilon` =
+  ``eps``, :math:`\lambda` = ``weight_decay``, :math:`\mu` = ``momentum`` and :math:`\pm g` the
+  gradient negated when ``maximize``:
 
   .. math::
     g &\leftarrow \pm g + \lambda p, \qquad
-    sq \leftarrow \alpha\, sq + (1-\alpha) g^2 \\
+    sq \leftarrow \alpha\, sq + (1-\alpha) g^2, \qquad ga \leftarrow \alpha\, ga + (1-\alpha) g
+        \quad(\text{if centered}) \\
     b &\leftarrow \mu b + g / (\sqrt{sq} + \epsilon)
-        \quad(\sqrt{sq - ga^2} + \epsilon\ \text{if centered}), \qquad
+        \quad(\sqrt{\max(sq - ga^2, 0)} + \epsilon\ \text{if centered}), \qquad
     p \leftarrow p - \eta_t\, b
+
+  The learning rate multiplies the whole buffer :math:`b`, so a schedule rescales past steps too.
+
+  Negative values (and ``alpha > 1``) raise ValueError with PyTorch's message, and so do NaN and
+  inf; a schedule for ``alpha``, ``eps`` or ``momentum``, or a non-bool flag, is a TypeError.
+
+  Args:
+    lr: :math:`\eta`, a finite number >= 0 (an int works, as in PyTorch) or a schedule of the
+      update count.
+    alpha: :math:`\alpha`, the smoothing constant, a number in [0, 1].
+    eps: :math:`\epsilon`, added outside the square root, a finite number >= 0.
+    weight_decay: :math:`\lambda`, coupled L2, a finite number >= 0 or a schedule; 0 (the default)
+      adds nothing.
+    momentum: :math:`\mu`, heavy-ball momentum, a finite number >= 0; 0 (the default) keeps no
+      buffer.
+    centered: True or False; True divides by the estimated standard deviation (:math:`ga`).
+    maximize: True or False; True ascends the objective (the gradient is negated first).
+
+  Returns:
+    An ``optax.GradientTransformation``; its ``update`` needs ``params`` when ``weight_decay`` is set.
+
+  Example:
+    >>> import jax.numpy as jnp, optax, optim_jax as oj
+    >>> tx = oj.torch.rmsprop(lr=0.1, alpha=0.9, momentum=0.5)
+    >>> p = jnp.array([1.0]); s = tx.init(p)
+    >>> for _ in range(2):
+    ...   u, s = tx.update(jnp.array([1.0]), s, p); p = optax.apply_updates(p, u)
+    >>> round(float(p[0]), 4)  # b = 1/sqrt(0.1), then 0.5 b + 1/sqrt(0.19)
+    0.2962
+
+  References:
+    Tieleman and Hinton, Lecture 6.5 - rmsprop, COURSERA 2012; ``torch.optim.RMSprop``
+    (torch 2.13).
 
   Framework parity (golden tests: torch 2.13.0+cpu):
 
-  ==========================  ===============================================================
-  PyTorch                      optim_jax
-  ==========================  ===============================================================
-  eps placement                outside the sqrt (as PyTorch; optax.rmsprop needs eps_in_sqrt=False)
-  lr and momentum              lr after the buffer: p -= lr * buf (as PyTorch; optax.rmsprop puts
-                               lr inside, which differs with a schedule)
-  order                        maximize -> weight decay (coupled) -> rms -> momentum -> lr
-  state                        square_avg; grad_avg if centered; momentum buffer if momentum != 0
-                               (as PyTorch); no ``step`` counter unless lr is a schedule
-  alpha > 1                    ValueError (PyTorch accepts it)
-  ``foreach``, ``capturable``,  not arguments: XLA fuses the update
-  ``differentiable``
-  ==========================  ===============================================================
+  ============================  ==============================================================================
+  PyTorch                       optim_jax
+  ============================  ==============================================================================
+  arguments                     PyTorch's names, order and defaults
+  eps placement                 outside the sqrt: g / (sqrt(sq) + eps) (as PyTorch; optax.rmsprop needs
+                                eps_in_sqrt=False)
+  lr and momentum               lr after the buffer: p -= lr * buf (as PyTorch; optax.rmsprop puts lr
+                                inside, which differs with a schedule)
+  order                         maximize -> weight decay (coupled) -> rms -> momentum -> lr
+  state                         square_avg; grad_avg if centered; momentum buffer if momentum != 0 (as
+                                PyTorch); no ``step`` counter unless lr is a schedule
+  centered variance             sq - ga^2 clamped at 0 before the sqrt, a deliberate difference: PyTorch
+                                takes the sqrt of a negative rounding (a constant gradient), NaN for ever
+  schedules                     lr and weight_decay may be schedules of the update count
+  out-of-range values           alpha > 1: ValueError (PyTorch accepts it)
+  non-finite values             ValueError for a NaN or inf lr, eps, momentum or weight_decay
+  other arguments               ``params``, ``foreach``, ``capturable``, ``differentiable`` are not
+                                arguments: optax transforms are pure functions of the pytree, and XLA
+                                fuses the update
+  ============================  ==============================================================================
   """
   _validation.learning_rate("lr", lr, style="torch", label="learning rate")
   _check(("weight_decay",), eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
@@ -89,29 +135,83 @@ def rmsprop(
   if not _validation.is_static_zero(momentum):
     chain.append(_trace(momentum))
   chain.append(_scale_by_learning_rate(lr))
-  return optax.chain(*chain)
+  return _base.chain_in_compute_dtype(*chain)
 
 
 def clip_grad_norm(
-  max_norm: Any, norm_type: float = 2.0, error_if_nonfinite: bool = False
+  max_norm: Any, norm_type: float = 2.0, error_if_nonfinite: bool = False, *, axis_name: Any = None
 ) -> optax.GradientTransformation:
-  r"""``torch.nn.utils.clip_grad_norm_``: :math:`g \leftarrow g \cdot \min(c / (n + 10^{-6}), 1)`.
+  r"""PyTorch's ``torch.nn.utils.clip_grad_norm_``: clips all gradients together to a global norm.
 
-  :math:`n` is the global ``norm_type``-norm over all leaves (``inf``: max abs). Because of the
-  1e-6 the clipped norm is slightly below ``max_norm``, as in PyTorch. An inf norm zeroes the finite
-  entries (inf entries become NaN), a NaN norm gives NaN; ``error_if_nonfinite=True`` raises
-  RuntimeError instead (under jit, from a host callback). PyTorch accepts a negative ``max_norm``
-  (it flips the gradients' sign); here it is a ValueError.
+  With :math:`c` = ``max_norm`` and :math:`n` the ``norm_type``-norm of all leaves together
+  (``inf``: the largest absolute value):
+
+  .. math::
+    g \leftarrow g \cdot \min\Big(\frac{c}{n + 10^{-6}},\ 1\Big)
+
+  Because of the 1e-6 the clipped norm is slightly below ``max_norm``, as in PyTorch. An inf norm
+  zeroes the finite entries (inf entries become NaN), a NaN norm gives NaN; ``error_if_nonfinite``
+  raises instead. PyTorch accepts a negative ``max_norm`` (it flips the gradients' sign); here it is
+  a ValueError. With ``axis_name`` (inside ``jax.shard_map`` / ``jax.pmap``) :math:`n` is the norm
+  of the leaves' parts on all devices of those axes (as ``clip_grad_norm_`` of DTensors).
+
+  Args:
+    max_norm: :math:`c`, the largest global norm, a number >= 0 (ValueError otherwise).
+    norm_type: the order p of the norm, a number > 0 or ``float("inf")``; 2.0 (the default) is the
+      L2 norm. A value <= 0 is a ValueError, a non-number a TypeError.
+    error_if_nonfinite: True or False (TypeError otherwise); True raises RuntimeError when the norm
+      is NaN or inf (under ``jax.jit`` from a host callback, reaching the caller as a
+      ``JaxRuntimeError``). Default False: scale anyway, as PyTorch.
+    axis_name: None (the default: each device's own leaves), or a mapped axis name or tuple of names
+      over which the leaves are split (model parallelism): the partial sums of :math:`|g|^p` are
+      summed over them (``jax.lax.psum``; ``jax.lax.pmax`` for ``inf``). See `oj.clip_by_global_norm`.
+
+  Returns:
+    An ``optax.GradientTransformation`` to put before the optimizer in ``optax.chain``.
+
+  Example:
+    >>> import jax.numpy as jnp, optim_jax as oj
+    >>> tx = oj.torch.clip_grad_norm(1.0)
+    >>> g = {"a": jnp.array([3.0]), "b": jnp.array([4.0])}
+    >>> g, _ = tx.update(g, tx.init(g))
+    >>> round(float(g["a"][0]), 4), round(float(g["b"][0]), 4)  # global norm 5 -> 1
+    (0.6, 0.8)
+
+  References:
+    ``torch.nn.utils.clip_grad_norm_`` (torch 2.13).
   """
   _validation.hyperparameter("max_norm", max_norm, lo=0.0)
-  return _clip_by_global_norm(max_norm, norm_type=norm_type, eps=1e-6, error_if_nonfinite=error_if_nonfinite)
+  return _clip_by_global_norm(
+    max_norm, norm_type=norm_type, eps=1e-6, error_if_nonfinite=error_if_nonfinite, axis_name=axis_name
+  )
 
 
 def clip_grad_value(clip_value: Any) -> optax.GradientTransformation:
-  """``torch.nn.utils.clip_grad_value_``: clamp to [-clip_value, clip_value]; NaN is kept.
+  r"""PyTorch's ``torch.nn.utils.clip_grad_value_``: clamps every gradient element.
 
-  PyTorch accepts a negative ``clip_value`` (every element becomes that value); here it is a
-  ValueError.
+  With :math:`c` = ``clip_value``:
+
+  .. math::
+    g \leftarrow \min(\max(g, -c),\ c)
+
+  elementwise, so NaN is kept and ±inf becomes ±c, as in PyTorch. PyTorch accepts a negative
+  ``clip_value`` (every element becomes that value); here it is a ValueError.
+
+  Args:
+    clip_value: :math:`c`, a number >= 0 (ValueError otherwise).
+
+  Returns:
+    An ``optax.GradientTransformation`` to put before the optimizer in ``optax.chain``.
+
+  Example:
+    >>> import jax.numpy as jnp, optim_jax as oj
+    >>> tx = oj.torch.clip_grad_value(1.0)
+    >>> g, _ = tx.update(jnp.array([-3.0, jnp.nan, 2.0]), tx.init(jnp.zeros(3)))
+    >>> [float(x) for x in g]
+    [-1.0, nan, 1.0]
+
+  References:
+    ``torch.nn.utils.clip_grad_value_`` (torch 2.13).
   """
   _validation.hyperparameter("clip_value", clip_value, lo=0.0)
   return _clip_by_value(-clip_value, clip_value)
@@ -125,7 +225,11 @@ def radam(
   decoupled_weight_decay: bool = False,
   maximize: bool = False,
 ) -> optax.GradientTransformation:
-  r"""``torch.optim.RAdam``.
+  r"""PyTorch's ``torch.optim.RAdam``: rectified Adam, epsilon added to the uncorrected sqrt(v).
+
+  With :math:`\eta_t` = ``lr`` at update :math:`t`, :math:`(\beta_1, \beta_2)` = ``betas``,
+  :math:`\epsilon` = ``eps``, :math:`\lambda` = ``weight_decay`` and :math:`\pm g` the gradient
+  negated when ``maximize``:
 
   .. math::
     g &\leftarrow \pm g\ (+\ \lambda p \text{ if coupled}), \qquad
@@ -135,24 +239,62 @@ def radam(
         \begin{cases} r_t \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v} + \epsilon} & \rho_t > 5 \\
         1 & \text{otherwise} \end{cases}
 
-  with :math:`\rho_t` and :math:`r_t` as in :func:`optim_jax.scale_by_radam`.
+  with :math:`\rho_t` and :math:`r_t` as in :func:`optim_jax.scale_by_radam`. The learning rate
+  multiplies the finished step; it enters neither moment.
+
+  Values out of range (NaN and inf included) raise ValueError with PyTorch's message; a schedule
+  for ``eps`` or a beta, or a non-bool flag, is a TypeError.
+
+  Args:
+    lr: :math:`\eta`, a finite number >= 0 (an int works, as in PyTorch) or a schedule of the
+      update count.
+    betas: :math:`(\beta_1, \beta_2)`, a tuple or list of two numbers, each in [0, 1); anything but
+      a pair is a TypeError.
+    eps: :math:`\epsilon`, added to the square root of the uncorrected second moment, a finite
+      number >= 0.
+    weight_decay: :math:`\lambda`, a finite number >= 0 or a schedule; 0 (the default) adds
+      nothing.
+    decoupled_weight_decay: True or False; False (the default) adds :math:`\lambda p` to the
+      gradient (coupled L2), True multiplies the parameters by :math:`1 - \eta_t \lambda` (AdamW
+      style).
+    maximize: True or False; True ascends the objective (the gradient is negated first).
+
+  Returns:
+    An ``optax.GradientTransformation``; its ``update`` needs ``params`` when ``weight_decay`` is set.
+
+  Example:
+    >>> import jax.numpy as jnp, optim_jax as oj
+    >>> tx = oj.torch.radam(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True)
+    >>> p = jnp.array([1.0])
+    >>> u, _ = tx.update(jnp.array([3.0]), tx.init(p), p)
+    >>> round(float(u[0]), 4)  # rho_1 = 1: not rectified; -0.1 * 3 - 0.1 * 0.1 * 1
+    -0.31
+
+  References:
+    Liu et al., On the Variance of the Adaptive Learning Rate and Beyond, ICLR 2020;
+    ``torch.optim.RAdam`` (torch 2.13).
 
   Framework parity (golden tests: torch 2.13.0+cpu):
 
-  ==========================  ===============================================================
-  PyTorch                      optim_jax
-  ==========================  ===============================================================
-  eps placement                sqrt(v) + eps, v uncorrected (as PyTorch; not optax.radam)
-  rectification                strictly rho_t > 5, decided with PyTorch's double formula, so
-                               the tie at beta2 = 0.8397685748659791 goes PyTorch's way
-  per-step scalars             computed without cancellation in the parameter's precision
-                               (PyTorch: Python double), about 2e-7 relative in float32
-  order                        maximize -> coupled weight decay -> RAdam -> lr; decoupled:
-                               p(1 - lr*wd) added after the step (the same update)
-  state                        count (one int32) and two moments (as PyTorch)
-  ``foreach``, ``capturable``,  not arguments: XLA fuses the update
-  ``differentiable``
-  ==========================  ===============================================================
+  ============================  ==============================================================================
+  PyTorch                       optim_jax
+  ============================  ==============================================================================
+  arguments                     PyTorch's names, order and defaults
+  eps placement                 sqrt(v) + eps, v uncorrected (as PyTorch; not optax.radam)
+  lr and momentum               lr multiplies the rectified step, outside both moments (as PyTorch)
+  rectification                 strictly rho_t > 5, decided with PyTorch's double formula, so the tie at
+                                beta2 = 0.8397685748659791 goes PyTorch's way
+  per-step scalars              computed without cancellation in the parameter's precision (PyTorch:
+                                Python double), about 2e-7 relative in float32
+  order                         maximize -> coupled weight decay -> RAdam -> lr; decoupled: p(1 - lr*wd)
+                                added after the step (the same update)
+  state                         count (one int32) and two moments (as PyTorch)
+  non-finite values             ValueError for a NaN or inf lr, eps, beta or weight_decay
+  schedules                     lr and weight_decay may be schedules of the update count
+  other arguments               ``params``, ``foreach``, ``capturable``, ``differentiable`` are not
+                                arguments: optax transforms are pure functions of the pytree, and XLA
+                                fuses the update
+  ============================  ==============================================================================
   """
   _validation.learning_rate("lr", lr, style="torch", label="learning rate")
   _check(("weight_decay",), eps=eps, weight_decay=weight_decay)
@@ -180,7 +322,11 @@ def asgd(
   weight_decay: Any = 0,
   maximize: bool = False,
 ) -> optax.GradientTransformation:
-  r"""``torch.optim.ASGD``: averaged SGD (Polyak-Ruppert), not Paddle's ASGD (which is SAG).
+  r"""PyTorch's ``torch.optim.ASGD``: averaged SGD (Polyak-Ruppert), not Paddle's ASGD (which is SAG).
+
+  With :math:`\gamma_t` = ``lr`` at update :math:`t` (1-based), :math:`\lambda` = ``lambd``,
+  :math:`\alpha` = ``alpha``, :math:`t_0` = ``t0``, :math:`\lambda_{wd}` = ``weight_decay`` and
+  :math:`\pm g` the gradient negated when ``maximize``:
 
   .. math::
     g &\leftarrow \pm g + \lambda_{wd}\, p, \qquad
@@ -189,24 +335,64 @@ def asgd(
     \eta &\leftarrow \gamma_t / (1 + \lambda \gamma_t t)^{\alpha}, \qquad
     \mu \leftarrow 1 / \max(1, t - t_0)
 
-  :math:`\eta` and :math:`\mu` are computed at the end of the previous update (so a scheduled
-  ``lr`` takes effect one update late, as in PyTorch). The average :math:`\bar x` lives only in
-  the state; read it with ``oj.ema_params(state)``. See :func:`optim_jax.averaged_sgd`.
+  :math:`\eta` and :math:`\mu` are computed at the end of the previous update (:math:`\eta =
+  \gamma_0`, :math:`\mu = 1` at the first), so a scheduled ``lr`` takes effect one update late, as
+  in PyTorch. The average :math:`\bar x` lives only in the state; read it with
+  ``oj.ema_params(state)``. See :func:`optim_jax.averaged_sgd`.
+
+  Values out of range (NaN, and inf except for ``t0``, included) raise ValueError with PyTorch's
+  message; a schedule for ``lambd``, ``alpha`` or ``t0``, or a non-bool flag, is a TypeError.
+
+  Args:
+    lr: :math:`\gamma`, a finite number >= 0 (an int works, as in PyTorch) or a schedule of the
+      update count.
+    lambd: :math:`\lambda`, the decay term, a finite number >= 0.
+    alpha: :math:`\alpha`, the power of the step-size decay, a finite number >= 0.
+    t0: :math:`t_0`, the update after which averaging starts, any real number but NaN; before it
+      the average is the current parameters (the default 1e6 means: for the first million
+      updates).
+    weight_decay: :math:`\lambda_{wd}`, coupled L2, a finite number >= 0 or a schedule; 0 (the
+      default) adds nothing.
+    maximize: True or False; True ascends the objective (the gradient is negated first).
+
+  Returns:
+    An ``optax.GradientTransformation`` whose ``update`` needs ``params``.
+
+  Example:
+    >>> import jax.numpy as jnp, optax, optim_jax as oj
+    >>> tx = oj.torch.asgd(lr=0.1, lambd=0.0, t0=0)
+    >>> p = jnp.array([1.0]); s = tx.init(p)
+    >>> for _ in range(3):
+    ...   u, s = tx.update(jnp.array([1.0]), s, p); p = optax.apply_updates(p, u)
+    >>> round(float(p[0]), 4), round(float(oj.ema_params(s)[0]), 4)  # average of 0.8 and 0.7
+    (0.7, 0.75)
+
+  References:
+    Polyak and Juditsky, Acceleration of Stochastic Approximation by Averaging, 1992;
+    ``torch.optim.ASGD`` (torch 2.13).
 
   Framework parity (golden tests: torch 2.13.0+cpu):
 
-  ==========================  ===============================================================
-  PyTorch                      optim_jax
-  ==========================  ===============================================================
-  eta, mu                      float32 scalars, computed in the widest parameter precision and
-                               rounded, as PyTorch keeps them in its default dtype (float32 unless
-                               ``torch.set_default_dtype(torch.float64)``, which this preset does
-                               not follow: 1e-8 relative in float64)
-  average ``ax``               ``oj.ema_params(state)``; parameters never replaced (as PyTorch)
-  negative lambd, alpha        ValueError (PyTorch accepts them: they make eta grow or flip sign)
-  ``foreach``, ``capturable``,  not arguments: XLA fuses the update
-  ``differentiable``
-  ==========================  ===============================================================
+  ============================  ==============================================================================
+  PyTorch                       optim_jax
+  ============================  ==============================================================================
+  arguments                     PyTorch's names, order and defaults
+  eps placement                 no epsilon
+  lr and momentum               no momentum: lr enters the step size eta, computed at the end of the
+                                previous update (as PyTorch)
+  eta, mu                       float32 scalars, computed in the widest parameter precision and rounded,
+                                as PyTorch keeps them in its default dtype (float32 unless
+                                ``torch.set_default_dtype(torch.float64)``, which this preset does not
+                                follow: 1e-8 relative in float64)
+  average ``ax``                ``oj.ema_params(state)``; parameters never replaced (as PyTorch)
+  schedules                     lr and weight_decay may be schedules of the update count
+  out-of-range values           negative lambd, alpha: ValueError (PyTorch accepts them: they make eta
+                                grow or flip sign)
+  non-finite values             ValueError for a NaN or inf lr, lambd, alpha or weight_decay, and a NaN t0
+  other arguments               ``params``, ``foreach``, ``capturable``, ``differentiable`` are not
+                                arguments: optax transforms are pure functions of the pytree, and XLA
+                                fuses the update
+  ============================  ==============================================================================
   """
   _validation.learning_rate("lr", lr, style="torch", label="learning rate")
   _check(("weight_decay",), weight_decay=weight_decay, lambd=lambd)

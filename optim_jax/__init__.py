@@ -7,12 +7,14 @@ from optim_jax import tf_keras as tf_keras
 from optim_jax import torch as torch
 from optim_jax._averaging import AveragedSgdState as AveragedSgdState
 from optim_jax._averaging import averaged_sgd as averaged_sgd
+from optim_jax._checkpoint import restore_state as restore_state
 from optim_jax._clipping import clip_by_global_norm as clip_by_global_norm
 from optim_jax._clipping import clip_by_norm as clip_by_norm
 from optim_jax._clipping import clip_by_value as clip_by_value
 from optim_jax._ema import ParamEmaState as ParamEmaState
 from optim_jax._ema import ema_params as ema_params
 from optim_jax._ema import param_ema as param_ema
+from optim_jax._flax import apply_gradients as apply_gradients
 from optim_jax._hyperparams import get_lr as get_lr
 from optim_jax._hyperparams import inject_hyperparams as inject_hyperparams
 from optim_jax._hyperparams import set_lr as set_lr
@@ -49,6 +51,7 @@ __all__ = [
   "ScaleByRmsTorchState",
   "add_l1_decay",
   "add_l2_decay",
+  "apply_gradients",
   "averaged_sgd",
   "clip_by_global_norm",
   "clip_by_norm",
@@ -61,6 +64,7 @@ __all__ = [
   "multi_precision",
   "paddle",
   "param_ema",
+  "restore_state",
   "sag_average",
   "scale_by_learning_rate",
   "scale_by_radam",

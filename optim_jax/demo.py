@@ -1,6 +1,7 @@
 """Train a small Flax classifier with each framework preset and compare them.
 
-Run with ``python -m optim_jax.demo`` (``--steps``, ``--presets`` to change what runs). The data set
+Run with ``python -m optim_jax.demo`` (``--steps``, ``--presets`` to change what runs); it needs flax,
+which the ``demo`` extra installs (``pip install "optim_jax[demo]"``). The data set
 is generated here: three interleaved spirals in 2-D (1,500 training points, 600 held out), a task a
 linear model cannot solve. Every preset trains the same MLP from the same initial parameters with a
 jitted train step (donated buffers); the table reports final training loss, held-out accuracy and
@@ -13,7 +14,6 @@ import argparse
 import time
 from collections.abc import Callable
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -35,14 +35,21 @@ def spirals(n_per_class: int, seed: int, noise: float = 0.15) -> tuple[np.ndarra
   return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.int32)
 
 
-class MLP(nn.Module):
-  width: int = 64
+def mlp(width: int = 64):
+  """A ReLU MLP 2-width-width-3 (flax.linen), imported here so the library does not need flax."""
+  try:
+    import flax.linen as nn
+  except ImportError as e:
+    raise ImportError('The demo needs flax: pip install "optim_jax[demo]" (or pip install flax).') from e
 
-  @nn.compact
-  def __call__(self, x):
-    x = nn.relu(nn.Dense(self.width)(x))
-    x = nn.relu(nn.Dense(self.width)(x))
-    return nn.Dense(3)(x)
+  class MLP(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+      x = nn.relu(nn.Dense(width)(x))
+      x = nn.relu(nn.Dense(width)(x))
+      return nn.Dense(3)(x)
+
+  return MLP()
 
 
 def presets(steps: int) -> dict[str, Callable[[], optax.GradientTransformation]]:
@@ -82,7 +89,7 @@ def train(make_tx, steps: int, batch: int, seed: int = 0) -> dict[str, float]:
   ``shuffle=False`` does); ``batch`` caps the batch size."""
   x_train, y_train = spirals(500, seed=seed)
   x_test, y_test = spirals(200, seed=seed + 1)
-  model = MLP()
+  model = mlp()
   params = model.init(jax.random.key(seed), x_train[:1])["params"]
   tx = make_tx()
   opt_state = tx.init(params)

@@ -12,6 +12,9 @@ State in the parameter's dtype is rounded to it after every update, so a float16
 overflows where the float32 arithmetic does not: ``(1 - alpha) g^2`` exceeds float16's 65504 for
 ``|g| > 809`` with ``alpha = 0.9`` (an inf moment gives zero updates from then on, not NaN). Pass
 ``state_dtype=jnp.float32`` (or use ``oj.multi_precision``) when float16 gradients can be that large.
+Centered RMS in 16-bit state rounds its mean square and mean separately, so for a nearly constant
+gradient their difference can cancel to 0 and the update overflow where float32 state gives a finite
+one; ``state_dtype=jnp.float32`` again.
 
 The RMSProp presets compute their whole step in the compute dtype and round the update to the
 gradient's dtype once (`chain_in_compute_dtype`): an intermediate that does not fit the gradient's

@@ -61,8 +61,13 @@ def case_names(family: str) -> list[str]:
   return sorted(p.stem for p in (GOLDEN_DIR / family).glob("*.npz"))
 
 
+def load_meta(family: str, name: str) -> dict[str, Any]:
+  """A case's provenance and configuration (its .json) alone."""
+  return json.loads((GOLDEN_DIR / family / f"{name}.json").read_text())
+
+
 def load_case(family: str, name: str) -> GoldenCase:
-  meta = json.loads((GOLDEN_DIR / family / f"{name}.json").read_text())
+  meta = load_meta(family, name)
   with np.load(GOLDEN_DIR / family / f"{name}.npz") as data:
     arrays = {k: data[k] for k in data.files}
 
@@ -236,7 +241,9 @@ def load_extra(family: str, name: str, key: str) -> dict[str, np.ndarray]:
   """A recorded extra trajectory of a case (e.g. the framework's parameter average), per leaf."""
   prefix = f"extra/{key}/"
   with np.load(GOLDEN_DIR / family / f"{name}.npz") as data:
-    return {k[len(prefix) :]: data[k] for k in data.files if k.startswith(prefix)}
+    extra = {k[len(prefix) :]: data[k] for k in data.files if k.startswith(prefix)}
+  assert extra, f"{family}/{name}.npz has no extra {key!r}"
+  return extra
 
 
 def normwise_error(ours: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str, float]:

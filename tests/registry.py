@@ -35,6 +35,8 @@ class Entry:
     return self.factory(**{**self.kwargs, **overrides})
 
 
+# The tables below keep one entry per line.
+# fmt: off
 ENTRIES: list[Entry] = [
   # --- primitives: RMS, clipping, weight decay ---------------------------------------------------
   Entry("oj.scale_by_rms_paddle", oj.scale_by_rms_paddle, dict(rho=0.9, epsilon=1e-6), ("rho", "epsilon")),
@@ -133,7 +135,10 @@ ENTRIES: list[Entry] = [
 ]
 
 # Public callables that are not transformation factories (helpers that read or write a state).
-NOT_TRANSFORMS = {"ema_params", "get_lr", "set_lr", "global_norm", "inject_hyperparams", "state_sharding"}
+NOT_TRANSFORMS = {
+  "ema_params", "get_lr", "set_lr", "global_norm", "inject_hyperparams", "state_sharding", "apply_gradients",
+  "restore_state",
+}
 
 # Schedules (oj.schedules): name -> (factory, kwargs). The contract suite checks each under jit and
 # vmap, float32 output, and as learning_rate / weight_decay of presets.
@@ -184,3 +189,4 @@ SCHEDULES: list[Entry] = [
   Entry("oj.schedules.per_epoch", oj.schedules.per_epoch,
         dict(schedule=oj.schedules.step_decay(0.1, 1, 0.5), steps_per_epoch=2)),
 ]
+# fmt: on

@@ -8,6 +8,7 @@ below, copied so the tests never import the tools); an inner scheduler is ``{"$s
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -77,10 +78,18 @@ def build(cls: str, kwargs: dict[str, Any]) -> Any:
 
 
 def load(cls: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-  meta = json.loads((LR_DIR / f"{cls}.json").read_text())
+  """A class's recorded configurations and values (the arrays are read once per session and shared,
+  read-only)."""
+  return json.loads((LR_DIR / f"{cls}.json").read_text()), dict(_arrays(cls))
+
+
+@functools.cache
+def _arrays(cls: str) -> dict[str, np.ndarray]:
   with np.load(LR_DIR / f"{cls}.npz") as data:
     arrays = {k: data[k] for k in data.files}
-  return meta, arrays
+  for a in arrays.values():
+    a.setflags(write=False)
+  return arrays
 
 
 def lr_cases() -> list[tuple[str, str]]:

@@ -5,7 +5,9 @@ Runs over tests/registry.py: later features add registry entries, not tests here
 
 from __future__ import annotations
 
+import functools
 import inspect
+from typing import NamedTuple
 
 import chex
 import flax.serialization
@@ -46,21 +48,54 @@ def _grads(step, dtype=jnp.float32):
   }
 
 
-def _run(tx, entry=None, steps=4, dtype=jnp.float32, jit=True):
+class Run(NamedTuple):
+  updates: list  # per step
+  params: list  # after each step
+  states: list  # after each step
+
+
+def _run(tx, entry=None, steps=4, dtype=jnp.float32, update=None):
+  """Steps `tx` on `_params(dtype)` with `_grads`, by `update` (default: a fresh `jax.jit(tx.update)`)."""
   extra = entry.extra_args if entry is not None else {}
   params = _params(dtype)
   state = tx.init(params)
-  update = jax.jit(tx.update) if jit else tx.update
-  history = []
+  update = jax.jit(tx.update) if update is None else update
+  run = Run([], [], [])
   for i in range(steps):
     updates, state = update(_grads(i, dtype), state, params, **extra)
-    history.append(updates)
     params = optax.apply_updates(params, updates)
-  return params, state, history
+    run.updates.append(updates)
+    run.params.append(params)
+    run.states.append(state)
+  return run
+
+
+BY_NAME = {e.name: e for e in ENTRIES}
+
+
+@functools.cache
+def _jitted(name):
+  """One transformation per entry and its jitted update, shared by the checks (jit retraces it for a
+  new dtype, and under strict promotion, which is part of its cache key)."""
+  tx = BY_NAME[name].make()
+  return tx, jax.jit(tx.update)
+
+
+@functools.cache
+def _reference(name, dtype=jnp.float32):
+  """The entry's own run (4 steps, default promotion): what chain, inject_hyperparams, the constant
+  schedule, odd pytrees and serialization are compared with, computed once per session."""
+  tx, update = _jitted(name)
+  return _run(tx, BY_NAME[name], dtype=dtype, update=update)
 
 
 def _float_leaves(tree):
   return [x for x in jax.tree.leaves(tree) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)]
+
+
+def test_registry_names_are_unique():
+  """They are the test ids and the keys of the shared runs above."""
+  assert len(BY_NAME) == len(ENTRIES), sorted(n for n in IDS if IDS.count(n) > 1)
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
@@ -75,11 +110,11 @@ def test_jit_traces_once_and_matches_eager(entry):
   tx = entry.make()
   traces = []
 
-  def update(g, s, p):
+  def update_fn(updates, state, params):  # tx.update's name: the persistent cache then knows the program
     traces.append(None)
-    return tx.update(g, s, p, **entry.extra_args)
+    return tx.update(updates, state, params, **entry.extra_args)
 
-  jitted = jax.jit(update)
+  jitted = jax.jit(update_fn)
   params = _params()
   state_j = state_e = tx.init(params)
   for i in range(5):
@@ -93,8 +128,8 @@ def test_jit_traces_once_and_matches_eager(entry):
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_composes_in_chain(entry):
-  alone = _run(entry.make(), entry)[2]
-  chained = _run(optax.chain(optax.identity(), entry.make(), optax.identity()), entry)[2]
+  alone = _reference(entry.name).updates
+  chained = _run(optax.chain(optax.identity(), entry.make(), optax.identity()), entry).updates
   chex.assert_trees_all_close(alone, chained, rtol=1e-6, atol=0)
 
 
@@ -111,29 +146,30 @@ def test_inject_hyperparams(entry, dtype):
     assert name in state.hyperparams, name
     assert state.hyperparams[name].dtype == jnp.float32
   with jax.numpy_dtype_promotion("strict"):
-    got = _run(injected, entry, dtype=dtype)[2]
-  want = _run(entry.make(), entry, dtype=dtype)[2]
+    got = _run(injected, entry, dtype=dtype).updates
+  want = _reference(entry.name, dtype).updates
   tol = 1e-6 if dtype == jnp.float32 else 1e-2
   chex.assert_trees_all_close(got, want, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.schedules], ids=lambda e: e.name)
 def test_constant_schedule_equals_constant(entry):
-  want = _run(entry.make(), entry)[2]
+  want = _reference(entry.name).updates
   for name in entry.schedules:
     value = entry.kwargs[name]
     const = lambda count, v=value: jnp.full([], v, jnp.float32) + 0 * count
-    got = _run(entry.make(**{name: const}), entry)[2]
+    got = _run(entry.make(**{name: const}), entry).updates
     chex.assert_trees_all_close(got, want, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16], ids=["f32", "bf16", "f16"])
 def test_dtype_contract_under_strict_promotion(entry, dtype):
-  tx = entry.make()
-  with jax.numpy_dtype_promotion("strict"):
-    params, state, history = _run(tx, entry, steps=3, dtype=dtype)
-  for updates in history:
+  tx, update = _jitted(entry.name)
+  with jax.numpy_dtype_promotion("strict"):  # traced anew: the promotion mode is part of jit's cache key
+    run = _run(tx, entry, steps=3, dtype=dtype, update=update)
+  params, state = run.params[-1], run.states[-1]
+  for updates in run.updates:
     for u, g in zip(jax.tree.leaves(updates), jax.tree.leaves(_grads(0, dtype)), strict=True):
       assert u.dtype == g.dtype, (u.dtype, g.dtype)
   param_shapes = {x.shape for x in jax.tree.leaves(_params())}
@@ -149,22 +185,23 @@ def test_dtype_contract_under_strict_promotion(entry, dtype):
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_odd_pytrees(entry):
   """Scalars, empty leaves and None keep their place; the empty leaf stays empty."""
-  params, state, history = _run(entry.make(), entry, steps=2)
-  for updates in history:
+  run = _reference(entry.name)
+  for updates, params in zip(run.updates, run.params, strict=True):
     assert updates["n"] is None
     assert updates["e"].shape == (0,)
     assert updates["s"].shape == ()
-  assert jax.tree.structure(params) == jax.tree.structure(_params())
+    assert jax.tree.structure(params) == jax.tree.structure(_params())
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_state_survives_serialization(entry):
-  tx = entry.make()
-  params, state, _ = _run(tx, entry, steps=2)
+  tx, update = _jitted(entry.name)
+  run = _reference(entry.name)
+  params, state = run.params[1], run.states[1]  # after 2 steps
   restored = flax.serialization.from_bytes(tx.init(_params()), flax.serialization.to_bytes(state))
   chex.assert_trees_all_equal(jax.tree.leaves(restored), jax.tree.leaves(state))
-  u1, _ = tx.update(_grads(7), state, params, **entry.extra_args)
-  u2, _ = tx.update(_grads(7), restored, params, **entry.extra_args)
+  u1, _ = update(_grads(7), state, params, **entry.extra_args)
+  u2, _ = update(_grads(7), restored, params, **entry.extra_args)
   chex.assert_trees_all_equal(u1, u2)
 
 
@@ -238,10 +275,10 @@ def test_schedule_as_learning_rate_and_weight_decay(entry):
   given one by one."""
   s = entry.make()
   with jax.numpy_dtype_promotion("strict"):
-    params, _, history = _run(oj.paddle.rmsprop(s, momentum=0.9, weight_decay=s), dtype=jnp.bfloat16)
+    params = _run(oj.paddle.rmsprop(s, momentum=0.9, weight_decay=s), dtype=jnp.bfloat16).params[-1]
   chex.assert_tree_all_finite(jax.tree.leaves(params))
   table = jax.vmap(s)(jnp.arange(4, dtype=jnp.int32))
   lookup = lambda count: table[count]
-  want = _run(oj.paddle.rmsprop(lookup, momentum=0.9, weight_decay=lookup))[2]
-  got = _run(oj.paddle.rmsprop(s, momentum=0.9, weight_decay=s))[2]
+  want = _run(oj.paddle.rmsprop(lookup, momentum=0.9, weight_decay=lookup)).updates
+  got = _run(oj.paddle.rmsprop(s, momentum=0.9, weight_decay=s)).updates
   chex.assert_trees_all_equal(got, want)

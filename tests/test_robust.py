@@ -376,3 +376,18 @@ def test_float16_direction_not_rounded_before_the_learning_rate(make, want):
   u, _ = tx.update(jnp.full(2, 50.0, jnp.float16), tx.init(p), p)
   assert u.dtype == jnp.float16
   np.testing.assert_allclose(np.asarray(u, np.float32), -want, rtol=1e-3)
+
+
+def test_centered_float16_state_cancels_float32_state_does_not():
+  """A constant gradient: in float16 state the mean square minus the squared mean cancels to 0 and
+  the update overflows (the dtype contract allows it); ``state_dtype=jnp.float32`` keeps it finite."""
+  p, g = jnp.zeros(1, jnp.float16), jnp.full(1, 10.0, jnp.float16)
+  results = []
+  for state_dtype in (None, jnp.float32):
+    tx = oj.scale_by_rms_torch(alpha=0.5, eps=3e-5, centered=True, state_dtype=state_dtype)
+    s = tx.init(p)
+    for _ in range(12):
+      u, s = tx.update(g, s, p)
+    results.append(float(u[0]))
+  assert results[0] == float("inf")
+  assert np.isfinite(results[1]) and results[1] > 1.0

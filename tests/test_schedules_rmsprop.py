@@ -1,7 +1,7 @@
 """Each oj.schedules schedule drives oj.paddle.rmsprop (momentum 0.9) against Paddle's RMSProp.
 
 The files tests/golden/schedules/paddle_rmsprop_*.npz come from tools/make_golden.py (family
-``schedules``, cases in tools/golden_cases/schedules.py): float32 parameters, 60 steps, the Paddle
+``schedules``, cases in tools/golden_cases/schedule_rmsprop.py): float32 parameters, 60 steps, the Paddle
 scheduler as ``learning_rate`` and stepped after every update (or once per epoch, or with a metric
 per epoch for ReduceOnPlateau). Compared with the normwise error of tests/golden_utils.py, <= 1e-6.
 Our schedules return float32, so float64 trajectories would differ by the rounding of the rate
@@ -24,10 +24,6 @@ FAMILY = "schedules"
 CASES = golden_utils.case_names(FAMILY)
 
 
-def _check(name, ours, case):
-  golden_utils.assert_matches(case, ours, case.params)
-
-
 def _rmsprop(config, schedule):
   return oj.paddle.rmsprop(schedule, **config["kwargs"])
 
@@ -42,11 +38,11 @@ def test_schedule_drives_paddle_rmsprop(name):
     schedule = oj.schedules.per_epoch(schedule, spec["steps_per_epoch"])
   # the lr Paddle reported at every step, to float32 rounding
   np.testing.assert_allclose(jax.vmap(schedule)(jnp.arange(case.steps)), case.lr, rtol=1e-7, atol=1e-12)
-  _check(name, golden_utils.replay(_rmsprop(config, schedule), case), case)
+  golden_utils.assert_matches(case, golden_utils.replay(_rmsprop(config, schedule), case), case.params)
 
 
 def test_covers_every_class():
-  names = {golden_utils.load_case(FAMILY, n).meta["config"]["schedule"]["kwargs"].get("cls") for n in CASES}
+  names = {golden_utils.load_meta(FAMILY, n)["config"]["schedule"]["kwargs"].get("cls") for n in CASES}
   assert set(sc.CLASSES) - {"ReduceOnPlateau"} <= names
 
 
@@ -80,4 +76,4 @@ def test_reduce_on_plateau_drives_rmsprop_with_momentum():
     for k in params:
       trajectory[k].append(np.asarray(params[k]))
   np.testing.assert_allclose(lrs, case.lr, rtol=1e-7)
-  _check(case.name, {k: np.stack(v) for k, v in trajectory.items()}, case)
+  golden_utils.assert_matches(case, {k: np.stack(v) for k, v in trajectory.items()}, case.params)

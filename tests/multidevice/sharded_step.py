@@ -46,7 +46,9 @@ def _check_state(name, what, state, specs, p0, failures):
     if key in specs and leaf.ndim:
       want = _expected(specs[key], leaf, p0[key].ndim)
       if leaf.sharding.spec != want:
-        failures.append(f"{name}: {what} {jax.tree_util.keystr(path)} sharded {leaf.sharding.spec}, not {want}")
+        failures.append(
+          f"{name}: {what} {jax.tree_util.keystr(path)} sharded {leaf.sharding.spec}, not {want}"
+        )
 
 
 def main() -> int:
@@ -54,7 +56,9 @@ def main() -> int:
   mesh = jax.make_mesh((8,), ("d",), axis_types=(AxisType.Explicit,))
   rng = np.random.default_rng(0)
   p0 = {"w": rng.normal(size=(64, 16)).astype(np.float32), "b": rng.normal(size=(16,)).astype(np.float32)}
-  grads = [{k: rng.normal(size=v.shape).astype(np.float32) * (i + 1) for k, v in p0.items()} for i in range(5)]
+  grads = [
+    {k: rng.normal(size=v.shape).astype(np.float32) * (i + 1) for k, v in p0.items()} for i in range(5)
+  ]
   specs = {"w": P("d", None), "b": P(None)}
   failures = []
   for name, make in PRESETS.items():
@@ -77,7 +81,9 @@ def main() -> int:
         failures.append(f"{name}: params lost their sharding: {p['w'].sharding.spec}")
       _check_state(name, "state after 5 steps", s, specs, p0, failures)
       for k in p0:
-        err = float(np.max(np.abs(np.asarray(p[k]) - np.asarray(want[k]))) / np.max(np.abs(np.asarray(want[k]))))
+        err = float(
+          np.max(np.abs(np.asarray(p[k]) - np.asarray(want[k]))) / np.max(np.abs(np.asarray(want[k])))
+        )
         if err > 1e-6:
           failures.append(f"{name}: sharded and single-device runs differ by {err:.2e} in {k}")
     print(f"ok {name}")

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from optim_jax import _base
+from optim_jax import _base, _validation
 
 
 class MultiPrecisionState(NamedTuple):
@@ -80,12 +80,7 @@ def multi_precision(
   """
   if not isinstance(inner, optax.GradientTransformation):
     raise TypeError(f"inner should be an optax.GradientTransformation, got {type(inner).__name__} {inner!r}")
-  try:
-    master_dtype = jnp.dtype(master_dtype)
-  except TypeError:
-    raise TypeError(f"master_dtype should be a floating dtype, got {master_dtype!r}") from None
-  if not jnp.issubdtype(master_dtype, jnp.floating):
-    raise ValueError(f"Invalid value of master_dtype: {master_dtype}; expected a floating dtype.")
+  master_dtype = _validation.float_dtype("master_dtype", master_dtype, none=False, exc=ValueError)
   inner = optax.with_extra_args_support(inner)
 
   def init_fn(params):

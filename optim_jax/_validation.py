@@ -246,8 +246,9 @@ def one_of(name: str, value: Any, choices: tuple[Any, ...], *, exc: type[Excepti
     fail(name, value, " or ".join(map(repr, choices)), exc=exc)
 
 
-def float_dtype(name: str, value: Any, *, none: bool = True) -> Any:
-  """A floating dtype (or None when allowed), returned as a ``jnp.dtype``."""
+def float_dtype(name: str, value: Any, *, none: bool = True, exc: type[Exception] = TypeError) -> Any:
+  """A floating dtype (or None when allowed), returned as a ``jnp.dtype``; ``exc`` for a dtype that
+  is not floating (a value that is no dtype at all is a TypeError)."""
   if value is None and none:
     return None
   try:
@@ -255,7 +256,7 @@ def float_dtype(name: str, value: Any, *, none: bool = True) -> Any:
   except TypeError:
     raise TypeError(f"{name} should be a floating dtype, got {_describe(value)}") from None
   if not jnp.issubdtype(dtype, jnp.floating):
-    raise TypeError(f"{name} should be a floating dtype, got {dtype}")
+    raise exc(f"Invalid value of {name}: {dtype}; expected a floating dtype.")
   return dtype
 
 

@@ -15,6 +15,8 @@ from optim_jax._ema import ParamEmaState as ParamEmaState
 from optim_jax._ema import ema_params as ema_params
 from optim_jax._ema import param_ema as param_ema
 from optim_jax._flax import apply_gradients as apply_gradients
+from optim_jax._groups import ParamGroupsState as ParamGroupsState
+from optim_jax._groups import param_groups as param_groups
 from optim_jax._hyperparams import get_lr as get_lr
 from optim_jax._hyperparams import inject_hyperparams as inject_hyperparams
 from optim_jax._hyperparams import set_lr as set_lr
@@ -44,6 +46,7 @@ __all__ = [
   "MomentumState",
   "MultiPrecisionState",
   "ParamEmaState",
+  "ParamGroupsState",
   "SagAverageState",
   "ScaleByLearningRateState",
   "ScaleByRadamState",
@@ -64,6 +67,7 @@ __all__ = [
   "multi_precision",
   "paddle",
   "param_ema",
+  "param_groups",
   "restore_state",
   "sag_average",
   "scale_by_learning_rate",

@@ -111,11 +111,14 @@ def averaged_sgd(
     def one(g, p, ax):
       cd = _base.compute_dtype(g.dtype)
       e = eta.astype(cd)
-      # PyTorch multiplies by 1 - lambd*eta rounded to the parameter's dtype; with lambd*eta ~ 1e-6
-      # that rounding is a bias of up to half an ulp per step, kept here (c p - p, not -lambd eta p)
+      # PyTorch rounds p (1 - lambd eta) to the parameter's dtype (with lambd*eta ~ 1e-6 a bias of
+      # up to half an ulp per step), then adds -eta g with one rounding (a fused multiply-add). The
+      # update is the difference, exact when p_new is within a factor 2 of p (Sterbenz), so that
+      # optax.apply_updates lands on PyTorch's p_new.
       pc = p.astype(cd)
       c = 1 - e * _base.hyper(lambd, cd)
-      u = ((c * pc - pc) - e * g.astype(cd)).astype(g.dtype)
+      p_torch = _base.minus_product((c * pc).astype(p.dtype).astype(cd), e, g.astype(cd)).astype(p.dtype)
+      u = (p_torch.astype(cd) - pc).astype(g.dtype)
       p_new = (p + u).astype(p.dtype)  # what optax.apply_updates will produce
       pc, axc, m = p_new.astype(cd), ax.astype(cd), mu.astype(cd)
       ax_new = jnp.where(m == 1, _like_sharded(pc, axc), axc + m * (pc - axc))

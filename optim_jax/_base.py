@@ -119,3 +119,24 @@ def chain_in_compute_dtype(
 def count_state_init() -> jax.Array:
   """The int32 update counter every state starts with."""
   return jnp.zeros([], jnp.int32)
+
+
+def _split(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """Dekker's split of x into a high half and the exact rest (x = hi + lo, each half the mantissa)."""
+  factor = 2.0 ** -(-(jnp.finfo(x.dtype).nmant + 1) // 2) + 1  # 4097 for float32, 2^27 + 1 for float64
+  big = x * jnp.asarray(factor, x.dtype)
+  hi = big - (big - x)
+  return hi, x - hi
+
+
+def minus_product(a: jax.Array, e: jax.Array, g: jax.Array) -> jax.Array:
+  """a - e g rounded once, as a fused multiply-add (PyTorch's ``add_(g, alpha=-e)``): the product
+  is split into its rounded value and exact error (Dekker), the sum into its rounded value and error
+  (Knuth's two-sum), and the errors are added back before the last rounding."""
+  prod = e * g
+  (eh, el), (gh, gl) = _split(jnp.broadcast_to(e, g.shape)), _split(g)
+  prod_err = ((eh * gh - prod) + eh * gl + el * gh) + el * gl
+  s = a - prod
+  bb = s - a
+  sum_err = (a - (s - bb)) + (-prod - bb)
+  return s + (sum_err - prod_err)

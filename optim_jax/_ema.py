@@ -137,7 +137,7 @@ def _is_average_state(x: Any) -> bool:
   return isinstance(x, (ParamEmaState, AveragedSgdState))
 
 
-def ema_params(opt_state: Any) -> optax.Params:
+def ema_params(opt_state: Any, params: optax.Params | None = None) -> optax.Params:
   """The averaged parameters held in an optimizer state, found anywhere inside it.
 
   Works for the state of `param_ema` (and of the Keras presets with ``use_ema=True``) and for the
@@ -150,14 +150,22 @@ def ema_params(opt_state: Any) -> optax.Params:
   (with a ``state_dtype`` other than the parameters', cast back:
   ``jax.tree.map(lambda p, a: a.astype(p.dtype), params, oj.ema_params(opt_state))``).
 
+  With parameter groups (``param_groups=`` of the ``oj.torch`` presets, `oj.param_groups`,
+  ``optax.partition``) each group's state holds the average of its own leaves: the result merges
+  them into one tree. Leaves that no average covers (parameters in no group, which are never
+  updated) are taken from ``params``; without ``params`` they are a ValueError naming the leaf.
+
   Args:
-    opt_state: an optimizer state holding exactly one parameter average.
+    opt_state: an optimizer state holding exactly one parameter average, or one per parameter
+      group.
+    params: None, or the current parameters: the value of the leaves no average covers.
 
   Returns:
     The averaged parameters, a pytree shaped like the parameters (in the average's dtype).
 
   Raises:
-    ValueError: if the state holds no average, or more than one.
+    ValueError: if the state holds no average, or more than one outside parameter groups, or a
+      leaf is covered by no average and ``params`` is not given.
 
   Example:
     >>> import jax.numpy as jnp, optax, optim_jax as oj
@@ -167,10 +175,11 @@ def ema_params(opt_state: Any) -> optax.Params:
     >>> float(oj.ema_params(state)[0])  # 0.5 * 0 + 0.5 * 2
     1.0
   """
-  x = _tree.find_one(
-    opt_state,
-    _is_average_state,
-    "parameter averages (oj.param_ema, the Keras presets with use_ema=True, oj.torch.asgd)",
-    "Pass the sub-state that holds the one you want.",
-  )
+  what = "parameter averages (oj.param_ema, the Keras presets with use_ema=True, oj.torch.asgd)"
+  found = [x for x in jax.tree.leaves(opt_state, is_leaf=_is_average_state) if _is_average_state(x)]
+  averages = [x.ema if isinstance(x, ParamEmaState) else x.ax for x in found]
+  if averages and all(_tree.has_masked(a) for a in averages):
+    # each over a part of the leaves (parameter groups, optax.masked): one tree
+    return _tree.merge_masked(averages, "parameter averages of the groups", fallback=params)
+  x = _tree.find_one(opt_state, _is_average_state, what, "Pass the sub-state that holds the one you want.")
   return x.ema if isinstance(x, ParamEmaState) else x.ax

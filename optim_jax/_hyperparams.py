@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from optim_jax import _base, _tree, _validation
+from optim_jax import _base, _groups, _tree, _validation
 
 _LR_NAMES = ("learning_rate", "lr")
 _INJECT_STATES = (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState)
@@ -191,39 +191,91 @@ def _is_inject(x: Any) -> bool:
   return isinstance(x, _INJECT_STATES)
 
 
+def _is_plateau(x: Any) -> bool:
+  """The state of ``oj.schedules.reduce_on_plateau``, whose ``learning_rate`` is Paddle's ``last_lr``."""
+  from optim_jax.schedules._plateau import ReduceOnPlateauState  # noqa: PLC0415 - schedules import this module
+
+  return isinstance(x, ReduceOnPlateauState)
+
+
 def _find(opt_state: Any, name: str | None) -> tuple[Any, str]:
   names = _LR_NAMES if name is None else (name,)
   state = _tree.find_one(
     opt_state,
-    lambda x: _is_inject(x) and any(k in x.hyperparams for k in names),
+    lambda x: (
+      (_is_inject(x) and any(k in x.hyperparams for k in names))
+      or (_is_plateau(x) and "learning_rate" in names)
+    ),
     f"injected learning rates named {' or '.join(map(repr, names))}",
     "Build the optimizer with optax.inject_hyperparams(...) or oj.inject_hyperparams(...), pass "
     "`name=` for another hyperparameter, or pass the sub-state that holds the one you want.",
   )
+  if _is_plateau(state):
+    return state, "learning_rate"
   keys = [k for k in names if k in state.hyperparams]
   if len(keys) != 1:
     raise ValueError(f"The injected state holds both {keys}: pass `name=` to pick one.")
   return state, keys[0]
 
 
-def get_lr(opt_state: Any, *, name: str | None = None) -> jax.Array:
+def _groups_of(opt_state: Any, name: str | None) -> tuple[Any, ...] | None:
+  """The group states of the one `ParamGroupsState` in ``opt_state`` when it holds every injected
+  learning rate (a grouped preset), else None."""
+  names = _LR_NAMES if name is None else (name,)
+
+  def count(tree: Any) -> int:  # injected learning rates at any depth (an inject state inside another)
+    injects = [x for x in jax.tree.leaves(tree, is_leaf=_is_inject) if _is_inject(x)]
+    return sum(any(k in x.hyperparams for k in names) + count(x.inner_state) for x in injects)
+
+  is_groups = lambda x: isinstance(x, _groups.ParamGroupsState)  # noqa: E731
+  grouped = [x for x in jax.tree.leaves(opt_state, is_leaf=is_groups) if is_groups(x)]
+  if len(grouped) == 1 and count(grouped[0]) == count(opt_state) > 0:
+    return grouped[0].groups
+  return None
+
+
+def _targets(opt_state: Any, name: str | None, group: int | None) -> tuple[list[tuple[Any, str]], bool]:
+  """The injected states (with the key) that ``group`` designates, and whether the state is grouped."""
+  groups = _groups_of(opt_state, name)
+  if group is not None:
+    if not _validation.is_int(group):
+      raise TypeError(f"group should be an int (the index of a parameter group), got {group!r}")
+    if groups is None:
+      raise ValueError("group= picks a parameter group, but the optimizer state has no parameter groups")
+    if not -len(groups) <= group < len(groups):
+      raise ValueError(f"group={group}: the optimizer has {len(groups)} parameter groups")
+    return [_find(groups[group], name)], True
+  if groups is not None and len(groups) > 1:
+    return [_find(g, name) for g in groups], True
+  return [_find(opt_state, name)], groups is not None
+
+
+def get_lr(opt_state: Any, *, name: str | None = None, group: int | None = None) -> Any:
   """The learning rate held in a state made by ``optax.inject_hyperparams``, found anywhere in it.
 
   Paddle's ``optimizer.get_lr()`` and Keras's ``optimizer.learning_rate`` for functional code. The
   injected state may sit anywhere: inside ``optax.chain``, ``optax.masked``, ``optax.MultiSteps``,
   ``optax.apply_if_finite``... Works under ``jax.jit`` (it returns a scalar array: use
   ``float(...)`` outside jit). For a scheduled learning rate it returns the value used by the most
-  recent update (the schedule at 0 before the first one).
+  recent update (the schedule at 0 before the first one); for ``oj.schedules.reduce_on_plateau`` the
+  rate the next update uses (Paddle's ``last_lr``).
+
+  A preset with ``param_groups`` keeps every group's values in its state (PyTorch's
+  ``optimizer.param_groups``): then the result is the list of the groups' learning rates
+  (``[g['lr'] for g in optimizer.param_groups]``), or group ``group``'s alone.
 
   Args:
     opt_state: an optimizer state.
     name: the hyperparameter's name; by default ``"learning_rate"`` or ``"lr"`` (PyTorch presets).
+    group: None, or the index of a parameter group (an int; negative counts from the end).
 
   Returns:
-    The injected value, a scalar array in the hyperparameter's dtype.
+    The injected value, a scalar array in the hyperparameter's dtype; for a state with parameter
+    groups and ``group=None``, a list of them, one per group in order.
 
   Raises:
-    ValueError: if the state holds no such hyperparameter, or more than one.
+    ValueError: if the state holds no such hyperparameter, or more than one outside parameter
+      groups, or ``group`` is given for a state without groups or out of range.
 
   Example:
     >>> import jax.numpy as jnp, optax, optim_jax as oj
@@ -232,21 +284,28 @@ def get_lr(opt_state: Any, *, name: str | None = None) -> jax.Array:
     >>> round(float(oj.get_lr(state)), 6)
     0.005
   """
-  s, k = _find(opt_state, name)
-  return s.hyperparams[k]
+  targets, grouped = _targets(opt_state, name, group)
+  values = [s.learning_rate if _is_plateau(s) else s.hyperparams[k] for s, k in targets]
+  return values if grouped and group is None else values[0]
 
 
-def set_lr(opt_state: Any, value: Any, *, name: str | None = None) -> Any:
+def set_lr(opt_state: Any, value: Any, *, name: str | None = None, group: int | None = None) -> Any:
   """A copy of ``opt_state`` whose injected learning rate is ``value`` (see :func:`get_lr`).
 
   Paddle's ``optimizer.set_lr(value)`` and Keras's ``optimizer.learning_rate = value``. The new
   value keeps the old one's dtype and shape, so a jitted step does not recompile; it works under
   ``jax.jit`` too (``value`` may be traced). The next update uses it.
 
+  With parameter groups, ``group=None`` sets every group's value (``for g in
+  optimizer.param_groups: g['lr'] = value``) and ``group=i`` group i's alone
+  (``optimizer.param_groups[i]['lr'] = value``).
+
   Args:
-    opt_state: an optimizer state holding exactly one injected learning rate.
+    opt_state: an optimizer state holding exactly one injected learning rate, or one per parameter
+      group.
     value: the new learning rate (a number or a scalar array).
     name: the hyperparameter's name; by default ``"learning_rate"`` or ``"lr"``.
+    group: None (every group), or the index of the parameter group to set.
 
   Returns:
     A new optimizer state of the same structure; ``opt_state`` itself is not modified.
@@ -268,7 +327,18 @@ def set_lr(opt_state: Any, value: Any, *, name: str | None = None) -> Any:
   """
   if callable(value):
     raise TypeError("set_lr sets a value; to follow a schedule, build the optimizer with the schedule.")
-  target, key = _find(opt_state, name)
+  targets, _ = _targets(opt_state, name, group)
+  for target, key in targets:
+    opt_state = _set(opt_state, target, key, value)
+  return opt_state
+
+
+def _set(opt_state: Any, target: Any, key: str, value: Any) -> Any:
+  if _is_plateau(target):  # Paddle's set_lr refuses an LRScheduler too
+    raise ValueError(
+      "The learning rate is reduce_on_plateau's, which sets it from the metrics; set_lr works on a constant "
+      "learning rate (Paddle: optimizer's learning rate can't be LRScheduler when invoke this API)."
+    )
   if key in target.hyperparams_states:
     raise ValueError(
       f"The learning rate {key!r} is driven by a schedule, which overwrites it at every update; "

@@ -234,10 +234,13 @@ def int_scalar(name: str, value: Any) -> None:
   raise TypeError(f"{name} should be an int or an integer scalar array, got {_describe(value)}")
 
 
-def flag(name: str, value: Any) -> None:
-  """A structural switch: True or False (``centered="no"`` must not mean centered)."""
+def flag(name: str, value: Any, *, none: bool = False) -> None:
+  """A structural switch: True or False (``centered="no"`` must not mean centered); None too if
+  ``none``."""
+  if value is None and none:
+    return
   if not isinstance(value, (bool, np.bool_)):
-    raise TypeError(f"{name} should be True or False, got {_describe(value)}")
+    raise TypeError(f"{name} should be True or False{' or None' if none else ''}, got {_describe(value)}")
 
 
 def one_of(name: str, value: Any, choices: tuple[Any, ...], *, exc: type[Exception] = ValueError) -> None:

@@ -8,14 +8,18 @@ chain, as PyTorch users call them before ``step()``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import jax
+import numpy as np
 import optax
 
-from optim_jax import _base, _validation
+from optim_jax import _base, _hyperparams, _validation
 from optim_jax._averaging import averaged_sgd as _averaged_sgd
 from optim_jax._clipping import clip_by_global_norm as _clip_by_global_norm
 from optim_jax._clipping import clip_by_value as _clip_by_value
+from optim_jax._groups import grouped as _grouped_tx
 from optim_jax._learning_rate import scale_by_learning_rate as _scale_by_learning_rate
 from optim_jax._momentum import trace as _trace
 from optim_jax._radam import scale_by_radam as _scale_by_radam
@@ -40,6 +44,97 @@ def _check(schedules: tuple[str, ...] = (), **values: Any) -> None:
     _validation.finite(name, value, float32=True)
 
 
+def _unsupported(name: str, foreach: Any, capturable: Any, differentiable: Any, fused: Any) -> None:
+  """PyTorch's implementation switches: accepted (a copied call works) and without effect under XLA."""
+  _validation.flag("foreach", foreach, none=True)
+  _validation.flag("capturable", capturable)
+  _validation.flag("differentiable", differentiable)
+  if fused not in (None, False):
+    raise TypeError(
+      f"fused={fused!r}: torch.optim.{name} 2.13 has no fused implementation (XLA fuses the update)"
+    )
+
+
+def _grouped(
+  factory: Callable[..., optax.GradientTransformation],
+  options: dict[str, Any],
+  param_groups: Any,
+  param_labels: Any,
+  *,
+  cycled: str,
+) -> optax.GradientTransformationExtraArgs:
+  """``factory`` once per parameter group, each group's options over ``options`` (the defaults); each
+  group's lr is kept in the state as PyTorch keeps it in ``param_groups`` (`oj.get_lr`/`oj.set_lr`
+  read and set it per group). ``cycled`` is the option a scheduler's momentum cycling drives
+  (momentum or betas[0])."""
+  if isinstance(param_groups, dict) or not isinstance(param_groups, (list, tuple)):
+    raise TypeError(
+      f"param_groups should be a list of dicts {{'params': selector, <option>: value}}, got "
+      f"{type(param_groups).__name__}"
+    )
+  if not param_groups:
+    raise ValueError("optimizer got an empty parameter list")  # PyTorch's message
+  factory(**options)  # the defaults are checked as PyTorch checks them, whatever the groups set
+  allowed = sorted(options)
+  selectors, txs = [], []
+  for i, group in enumerate(param_groups):
+    where = f"param_groups[{i}]"
+    if not isinstance(group, dict):
+      raise TypeError(
+        f"{where} should be a dict {{'params': selector, <option>: value}}, got {type(group).__name__}"
+      )
+    if "params" not in group:
+      raise ValueError(f"{where} has no 'params' (a bool pytree, a function (path, leaf) -> bool, or labels)")
+    unknown = sorted(set(group) - {"params", *allowed})
+    if unknown:
+      raise ValueError(f"{where} has unknown option(s) {unknown}; {factory.__name__} takes {allowed}")
+    values = {**options, **{k: v for k, v in group.items() if k != "params"}}
+    lr = options["lr"]
+    if hasattr(lr, "for_group") and ("lr" not in group or not callable(group["lr"])):
+      # a torch scheduler rescales each group's own initial lr, and picks the group's entry of lists
+      values["lr"] = lr.for_group(i, group.get("lr"), groups=len(param_groups))
+    momentum = getattr(values["lr"], "momentum", None)
+    if momentum is not None and not cycled:
+      raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+    if momentum is not None and cycled == "betas":
+      values["betas"] = (_CycledBeta1(momentum), values["betas"][1])
+    elif momentum is not None:
+      values[cycled] = momentum
+    # The lr in the state (read and set per group), unless it is an array already (as
+    # optax.inject_hyperparams passes it: that state holds it); the other options static, exact.
+    static = [k for k in values if k != "lr" or isinstance(values[k], (jax.Array, np.ndarray))]
+    if momentum is not None:
+      static = [k for k in static if k != cycled]  # a scheduler's momentum, driven by the count
+    try:
+      txs.append(_hyperparams.inject_hyperparams(factory, static_args=static)(**values))
+    except (TypeError, ValueError) as e:
+      raise type(e)(f"{where}: {e}") from e
+    selectors.append(group["params"])
+  names = [f"param_groups[{i}]" for i in range(len(txs))]
+  return _grouped_tx(txs, selectors, param_labels=param_labels, names=names)
+
+
+class _CycledBeta1:
+  """A scheduler's beta1 (OneCycleLR/CyclicLR with cycle_momentum) handed to a group's `radam`: the one
+  schedule ``betas[0]`` may be (PyTorch's betas are numbers)."""
+
+  def __init__(self, schedule: Callable[[Any], Any]) -> None:
+    self.schedule = schedule
+
+  def __call__(self, count: Any) -> Any:
+    return self.schedule(count)
+
+
+def _options(arguments: dict[str, Any]) -> dict[str, Any]:
+  """A constructor's arguments that a parameter group may set (all but the group machinery and fused)."""
+  return {k: v for k, v in arguments.items() if k not in ("param_groups", "param_labels", "fused")}
+
+
+def _no_labels(param_labels: Any) -> None:
+  if param_labels is not None:
+    raise ValueError("param_labels names the labels that param_groups select; give param_groups too")
+
+
 def _prologue(maximize: bool, weight_decay: Any) -> list[optax.GradientTransformation]:
   chain = [optax.scale(-1.0)] if maximize else []
   if not _validation.is_static_zero(weight_decay):
@@ -55,6 +150,13 @@ def rmsprop(
   momentum: Any = 0,
   centered: bool = False,
   maximize: bool = False,
+  capturable: bool = False,
+  foreach: bool | None = None,
+  differentiable: bool = False,
+  fused: bool | None = None,
+  *,
+  param_groups: Any = None,
+  param_labels: Any = None,
 ) -> optax.GradientTransformation:
   r"""PyTorch's ``torch.optim.RMSprop``: epsilon outside the square root, lr after the momentum.
 
@@ -86,6 +188,22 @@ def rmsprop(
       buffer.
     centered: True or False; True divides by the estimated standard deviation (:math:`ga`).
     maximize: True or False; True ascends the objective (the gradient is negated first).
+    capturable: accepted for a copied call (True or False); no effect: there are no CUDA graphs to
+      capture, and the step is a pure function under ``jax.jit``.
+    foreach: accepted (None, True or False); no effect: XLA fuses the update of every leaf.
+    differentiable: accepted (True or False); no effect: every step is differentiable in JAX.
+    fused: None or False; torch.optim.RMSprop 2.13 has no fused implementation, so True is a TypeError.
+    param_groups: None, or PyTorch's parameter groups as a list of dicts
+      ``{'params': selector, <option>: value, ...}``: the selector picks the group's leaves (a pytree
+      of Python bools shaped like the parameters, a function ``fn(path, leaf) -> bool`` of the leaf's
+      ``/``-joined path and the leaf, or a label or list of labels in ``param_labels``), and any of
+      this function's other arguments but ``fused`` gives the group its own value (the arguments
+      given here are the defaults). Leaves in no group are not updated, as PyTorch updates only the
+      parameters of its groups. A scheduler given as ``lr`` scales each group's own ``lr`` and picks
+      its entry of per-group lists. The state keeps every group's ``lr``: `oj.get_lr` returns the
+      groups' learning rates, ``oj.set_lr(state, v, group=i)`` is ``param_groups[i]['lr'] = v``.
+    param_labels: the labels that label selectors refer to, a pytree of strings shaped like the
+      parameters (or a function of the parameters returning one), as ``optax.partition`` takes.
 
   Returns:
     An ``optax.GradientTransformation``; its ``update`` needs ``params`` when ``weight_decay`` is set.
@@ -121,18 +239,28 @@ def rmsprop(
   schedules                     lr and weight_decay may be schedules of the update count
   out-of-range values           alpha > 1: ValueError (PyTorch accepts it)
   non-finite values             ValueError for a NaN or inf lr, eps, momentum or weight_decay
-  other arguments               ``params``, ``foreach``, ``capturable``, ``differentiable`` are not
-                                arguments: optax transforms are pure functions of the pytree, and XLA
-                                fuses the update
+  parameter groups              ``param_groups=[{'params': selector, ...}]`` over pytree leaves; leaves in
+                                no group are not updated (as PyTorch); each group's lr in the state
+  other arguments               ``params`` is the pytree given to ``init``; ``foreach``, ``capturable``,
+                                ``differentiable`` accepted without effect (XLA fuses the update, and
+                                every step is a pure, differentiable function)
   ============================  ==============================================================================
   """
+  _unsupported("RMSprop", foreach, capturable, differentiable, fused)
+  if param_groups is not None:
+    options = _options(locals())
+    return _grouped(rmsprop, options, param_groups, param_labels, cycled="momentum")
+  _no_labels(param_labels)
   _validation.learning_rate("lr", lr, style="torch", label="learning rate")
   _check(("weight_decay",), eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
   _validation.flag("centered", centered)
   _validation.flag("maximize", maximize)
   chain = _prologue(maximize, weight_decay)
   chain.append(_scale_by_rms_torch(alpha, eps, centered))
-  if not _validation.is_static_zero(momentum):
+  cycled = getattr(lr, "momentum", None)  # a OneCycleLR/CyclicLR that cycles the momentum
+  if cycled is not None:
+    chain.append(_hyperparams.inject_hyperparams(_trace)(decay=cycled))
+  elif not _validation.is_static_zero(momentum):
     chain.append(_trace(momentum))
   chain.append(_scale_by_learning_rate(lr))
   return _base.chain_in_compute_dtype(*chain)
@@ -224,6 +352,13 @@ def radam(
   weight_decay: Any = 0,
   decoupled_weight_decay: bool = False,
   maximize: bool = False,
+  *,
+  foreach: bool | None = None,
+  capturable: bool = False,
+  differentiable: bool = False,
+  fused: bool | None = None,
+  param_groups: Any = None,
+  param_labels: Any = None,
 ) -> optax.GradientTransformation:
   r"""PyTorch's ``torch.optim.RAdam``: rectified Adam, epsilon added to the uncorrected sqrt(v).
 
@@ -258,6 +393,22 @@ def radam(
       gradient (coupled L2), True multiplies the parameters by :math:`1 - \eta_t \lambda` (AdamW
       style).
     maximize: True or False; True ascends the objective (the gradient is negated first).
+    capturable: accepted for a copied call (True or False); no effect: there are no CUDA graphs to
+      capture, and the step is a pure function under ``jax.jit``.
+    foreach: accepted (None, True or False); no effect: XLA fuses the update of every leaf.
+    differentiable: accepted (True or False); no effect: every step is differentiable in JAX.
+    fused: None or False; torch.optim.RAdam 2.13 has no fused implementation, so True is a TypeError.
+    param_groups: None, or PyTorch's parameter groups as a list of dicts
+      ``{'params': selector, <option>: value, ...}``: the selector picks the group's leaves (a pytree
+      of Python bools shaped like the parameters, a function ``fn(path, leaf) -> bool`` of the leaf's
+      ``/``-joined path and the leaf, or a label or list of labels in ``param_labels``), and any of
+      this function's other arguments but ``fused`` gives the group its own value (the arguments
+      given here are the defaults). Leaves in no group are not updated, as PyTorch updates only the
+      parameters of its groups. A scheduler given as ``lr`` scales each group's own ``lr`` and picks
+      its entry of per-group lists. The state keeps every group's ``lr``: `oj.get_lr` returns the
+      groups' learning rates, ``oj.set_lr(state, v, group=i)`` is ``param_groups[i]['lr'] = v``.
+    param_labels: the labels that label selectors refer to, a pytree of strings shaped like the
+      parameters (or a function of the parameters returning one), as ``optax.partition`` takes.
 
   Returns:
     An ``optax.GradientTransformation``; its ``update`` needs ``params`` when ``weight_decay`` is set.
@@ -291,23 +442,40 @@ def radam(
   state                         count (one int32) and two moments (as PyTorch)
   non-finite values             ValueError for a NaN or inf lr, eps, beta or weight_decay
   schedules                     lr and weight_decay may be schedules of the update count
-  other arguments               ``params``, ``foreach``, ``capturable``, ``differentiable`` are not
-                                arguments: optax transforms are pure functions of the pytree, and XLA
-                                fuses the update
+  parameter groups              ``param_groups=[{'params': selector, ...}]`` over pytree leaves; leaves in
+                                no group are not updated (as PyTorch); each group's lr in the state
+  other arguments               ``params`` is the pytree given to ``init``; ``foreach``, ``capturable``,
+                                ``differentiable`` accepted without effect (XLA fuses the update, and
+                                every step is a pure, differentiable function)
   ============================  ==============================================================================
   """
+  _unsupported("RAdam", foreach, capturable, differentiable, fused)
+  if param_groups is not None:
+    options = _options(locals())
+    return _grouped(radam, options, param_groups, param_labels, cycled="betas")
+  _no_labels(param_labels)
   _validation.learning_rate("lr", lr, style="torch", label="learning rate")
   _check(("weight_decay",), eps=eps, weight_decay=weight_decay)
   if not isinstance(betas, (tuple, list)) or len(betas) != 2:
     raise TypeError(f"betas should be a pair (beta1, beta2), got {betas!r}")
+  b1 = getattr(lr, "momentum", None) or betas[0]  # a OneCycleLR/CyclicLR cycles beta1
   for i, beta in enumerate(betas):
+    if i == 0 and (b1 is not betas[0] or isinstance(b1, _CycledBeta1)):
+      continue  # a scheduler's beta1, checked by the scheduler
     _validation.hyperparameter(
       f"betas[{i}]", beta, lo=0.0, hi=1.0, hi_open=True, style="torch", label=f"beta parameter at index {i}"
     )
   _validation.flag("decoupled_weight_decay", decoupled_weight_decay)
   _validation.flag("maximize", maximize)
   chain = _prologue(maximize, 0 if decoupled_weight_decay else weight_decay)
-  chain.append(_scale_by_radam(betas[0], betas[1], eps, rho_rule="closed_form"))
+  if callable(b1):
+    chain.append(
+      _hyperparams.inject_hyperparams(_scale_by_radam, static_args="rho_rule")(
+        b1, betas[1], eps, rho_rule="closed_form"
+      )
+    )
+  else:
+    chain.append(_scale_by_radam(b1, betas[1], eps, rho_rule="closed_form"))
   chain.append(_scale_by_learning_rate(lr))
   if decoupled_weight_decay and not _validation.is_static_zero(weight_decay):
     chain.append(_decoupled_weight_decay(weight_decay, lr))
@@ -321,6 +489,13 @@ def asgd(
   t0: Any = 1e6,
   weight_decay: Any = 0,
   maximize: bool = False,
+  foreach: bool | None = None,
+  differentiable: bool = False,
+  capturable: bool = False,
+  fused: bool | None = None,
+  *,
+  param_groups: Any = None,
+  param_labels: Any = None,
 ) -> optax.GradientTransformation:
   r"""PyTorch's ``torch.optim.ASGD``: averaged SGD (Polyak-Ruppert), not Paddle's ASGD (which is SAG).
 
@@ -354,6 +529,22 @@ def asgd(
     weight_decay: :math:`\lambda_{wd}`, coupled L2, a finite number >= 0 or a schedule; 0 (the
       default) adds nothing.
     maximize: True or False; True ascends the objective (the gradient is negated first).
+    capturable: accepted for a copied call (True or False); no effect: there are no CUDA graphs to
+      capture, and the step is a pure function under ``jax.jit``.
+    foreach: accepted (None, True or False); no effect: XLA fuses the update of every leaf.
+    differentiable: accepted (True or False); no effect: every step is differentiable in JAX.
+    fused: None or False; torch.optim.ASGD 2.13 has no fused implementation, so True is a TypeError.
+    param_groups: None, or PyTorch's parameter groups as a list of dicts
+      ``{'params': selector, <option>: value, ...}``: the selector picks the group's leaves (a pytree
+      of Python bools shaped like the parameters, a function ``fn(path, leaf) -> bool`` of the leaf's
+      ``/``-joined path and the leaf, or a label or list of labels in ``param_labels``), and any of
+      this function's other arguments but ``fused`` gives the group its own value (the arguments
+      given here are the defaults). Leaves in no group are not updated, as PyTorch updates only the
+      parameters of its groups. A scheduler given as ``lr`` scales each group's own ``lr`` and picks
+      its entry of per-group lists. The state keeps every group's ``lr``: `oj.get_lr` returns the
+      groups' learning rates, ``oj.set_lr(state, v, group=i)`` is ``param_groups[i]['lr'] = v``.
+    param_labels: the labels that label selectors refer to, a pytree of strings shaped like the
+      parameters (or a function of the parameters returning one), as ``optax.partition`` takes.
 
   Returns:
     An ``optax.GradientTransformation`` whose ``update`` needs ``params``.
@@ -389,11 +580,20 @@ def asgd(
   out-of-range values           negative lambd, alpha: ValueError (PyTorch accepts them: they make eta
                                 grow or flip sign)
   non-finite values             ValueError for a NaN or inf lr, lambd, alpha or weight_decay, and a NaN t0
-  other arguments               ``params``, ``foreach``, ``capturable``, ``differentiable`` are not
-                                arguments: optax transforms are pure functions of the pytree, and XLA
-                                fuses the update
+  parameter groups              ``param_groups=[{'params': selector, ...}]`` over pytree leaves; leaves in
+                                no group are not updated (as PyTorch); each group's lr in the state
+  other arguments               ``params`` is the pytree given to ``init``; ``foreach``, ``capturable``,
+                                ``differentiable`` accepted without effect (XLA fuses the update, and
+                                every step is a pure, differentiable function)
   ============================  ==============================================================================
   """
+  _unsupported("ASGD", foreach, capturable, differentiable, fused)
+  if param_groups is not None:
+    options = _options(locals())
+    return _grouped(asgd, options, param_groups, param_labels, cycled="")
+  _no_labels(param_labels)
+  if getattr(lr, "momentum", None) is not None:  # PyTorch's message
+    raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
   _validation.learning_rate("lr", lr, style="torch", label="learning rate")
   _check(("weight_decay",), weight_decay=weight_decay, lambd=lambd)
   _validation.hyperparameter("alpha", alpha, lo=0.0, style="torch", label="alpha value")
@@ -402,3 +602,24 @@ def asgd(
   chain = _prologue(maximize, weight_decay)
   chain.append(_averaged_sgd(lr, lambd, alpha, t0))
   return optax.chain(*chain)
+
+
+# --- torch.optim.lr_scheduler ---
+from optim_jax._torch_lr_compose import chained_scheduler as chained_scheduler  # noqa: E402
+from optim_jax._torch_lr_compose import sequential_lr as sequential_lr  # noqa: E402
+from optim_jax._torch_lr_cyclic import cosine_annealing_warm_restarts as cosine_annealing_warm_restarts  # noqa: E402
+from optim_jax._torch_lr_cyclic import cyclic_lr as cyclic_lr  # noqa: E402
+from optim_jax._torch_lr_decay import cosine_annealing_lr as cosine_annealing_lr  # noqa: E402
+from optim_jax._torch_lr_decay import exponential_lr as exponential_lr  # noqa: E402
+from optim_jax._torch_lr_decay import linear_lr as linear_lr  # noqa: E402
+from optim_jax._torch_lr_decay import polynomial_lr as polynomial_lr  # noqa: E402
+from optim_jax._torch_lr_multiply import constant_lr as constant_lr  # noqa: E402
+from optim_jax._torch_lr_multiply import lambda_lr as lambda_lr  # noqa: E402
+from optim_jax._torch_lr_multiply import multi_step_lr as multi_step_lr  # noqa: E402
+from optim_jax._torch_lr_multiply import multiplicative_lr as multiplicative_lr  # noqa: E402
+from optim_jax._torch_lr_multiply import step_lr as step_lr  # noqa: E402
+from optim_jax._torch_lr_one_cycle import one_cycle_lr as one_cycle_lr  # noqa: E402
+from optim_jax._torch_lr_plateau import TorchPlateauState as TorchPlateauState  # noqa: E402
+from optim_jax._torch_lr_plateau import TorchReduceLROnPlateau as TorchReduceLROnPlateau  # noqa: E402
+from optim_jax._torch_lr_plateau import reduce_lr_on_plateau as reduce_lr_on_plateau  # noqa: E402
+from optim_jax._torch_lr_scheduler import TorchLRScheduler as TorchLRScheduler  # noqa: E402

@@ -1,4 +1,9 @@
-"""Gradient clipping: by value, by per-leaf norm and by global p-norm, with the frameworks' edge cases."""
+"""Gradient clipping: by value, by per-leaf norm and by global p-norm, with the frameworks' edge cases.
+
+Every clip takes ``mask=``: the leaves it selects are clipped (and, for the global norm, counted), the
+others pass unchanged, as Paddle's ``need_clip=False`` parameters. `masked` checks a mask against the
+tree at every ``init``/``update`` and names the path of a leaf it does not match.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,64 @@ from optim_jax import _base, _tree, _validation
 NonFinite = Literal["scale", "nan", "skip_nan"]
 
 
+def _is_masked(x: Any) -> bool:
+  return isinstance(x, optax.MaskedNode)
+
+
+def _no_leaf(x: Any) -> bool:
+  return x is None or _is_masked(x)
+
+
+def resolve_mask(mask: Any, tree: Any, where: str = "mask") -> Any:
+  """``mask`` (a bool pytree shaped like ``tree`` or a prefix of it, or a function of the tree
+  returning one) as a bool pytree of ``tree``'s structure. Leaves already masked out
+  (``optax.MaskedNode``, inside ``optax.masked`` or a parameter group) and None need no entry and
+  are kept.
+
+  Raises TypeError for an entry that is not a Python bool and ValueError for a leaf without an entry
+  or an entry without a leaf, naming the leaf's path (its keys joined by ``/``).
+  """
+  if callable(mask):
+    mask = mask(tree)
+  items = jax.tree_util.tree_flatten_with_path(mask, is_leaf=_is_masked)[0]
+  entries = []
+  for path, m in items:
+    if _is_masked(m):
+      continue
+    if not isinstance(m, (bool, np.bool_)):
+      raise TypeError(
+        f"{where}: a mask holds Python bools, got {type(m).__name__} {m!r} at {_tree.path_name(path)!r}"
+      )
+    entries.append((tuple(path), bool(m)))
+  leaves, treedef = jax.tree_util.tree_flatten_with_path(tree, is_leaf=_no_leaf)
+  out, used = [], set()
+  for path, leaf in leaves:
+    path = tuple(path)
+    hit = next((i for i, (mpath, _) in enumerate(entries) if path[: len(mpath)] == mpath), None)
+    if hit is not None:
+      used.add(hit)
+    if _no_leaf(leaf):
+      out.append(leaf)
+    elif hit is None:
+      raise ValueError(f"{where}: the mask has no entry for the parameter {_tree.path_name(path)!r}")
+    else:
+      out.append(entries[hit][1])
+  for i, (mpath, _) in enumerate(entries):
+    if i not in used:
+      raise ValueError(f"{where}: the mask entry {_tree.path_name(mpath)!r} is not a parameter")
+  return jax.tree.unflatten(treedef, out)
+
+
+def masked(tx: optax.GradientTransformation, mask: Any, where: str = "mask") -> optax.GradientTransformation:
+  """``optax.masked(tx, mask)`` with the mask checked by `resolve_mask` (errors name the path);
+  ``tx`` itself when ``mask`` is None."""
+  if mask is None:
+    return tx
+  if not callable(mask) and not jax.tree.leaves(mask, is_leaf=_is_masked):
+    raise TypeError(f"{where} should be a pytree of bools or a function of the parameters, got {mask!r}")
+  return optax.masked(tx, lambda tree: resolve_mask(mask, tree, where))
+
+
 def clip_by_value(min_value: Any, max_value: Any, *, mask: Any = None) -> optax.GradientTransformation:
   r"""Clips every element to ``[min_value, max_value]`` (bounds may be asymmetric).
 
@@ -29,7 +92,9 @@ def clip_by_value(min_value: Any, max_value: Any, *, mask: Any = None) -> optax.
   Args:
     min_value: the lower bound :math:`a`, a real number < inf or a scalar array (not a schedule).
     max_value: the upper bound :math:`b`, a real number > -inf or a scalar array (not a schedule).
-    mask: optional optax mask: only the selected leaves are clipped.
+    mask: None (the default: every leaf), or a pytree of Python bools shaped like the parameters (or
+      a prefix of them), or a function of the parameters returning one: only the selected leaves are
+      clipped. A mask that does not match the parameters is an error naming the leaf's path.
 
   Returns:
     A stateless ``optax.GradientTransformation``.
@@ -54,7 +119,7 @@ def clip_by_value(min_value: Any, max_value: Any, *, mask: Any = None) -> optax.
 
     return jax.tree.map(one, updates)
 
-  return _tree.maybe_mask(optax.stateless(lambda updates, params: clip(updates)), mask)
+  return masked(optax.stateless(lambda updates, params: clip(updates)), mask)
 
 
 def _leaf_norm_sq(g: jax.Array, dtype) -> jax.Array:
@@ -76,7 +141,9 @@ def clip_by_norm(max_norm: Any, *, mask: Any = None) -> optax.GradientTransforma
   Args:
     max_norm: the largest allowed L2 norm :math:`c` of each leaf, a number or scalar array > 0
       (not a schedule); ``inf`` leaves every leaf unchanged, non-finite ones too.
-    mask: optional optax mask: only the selected leaves are clipped.
+    mask: None (the default: every leaf), or a pytree of Python bools shaped like the parameters (or
+      a prefix of them), or a function of the parameters returning one: only the selected leaves are
+      clipped. A mask that does not match the parameters is an error naming the leaf's path.
 
   Returns:
     A stateless ``optax.GradientTransformation``.
@@ -105,7 +172,7 @@ def clip_by_norm(max_norm: Any, *, mask: Any = None) -> optax.GradientTransforma
 
     return jax.tree.map(one, updates)
 
-  return _tree.maybe_mask(optax.stateless(lambda updates, params: clip(updates)), mask)
+  return masked(optax.stateless(lambda updates, params: clip(updates)), mask)
 
 
 def global_norm(updates: Any, norm_type: float = 2.0, *, axis_name: Any = None) -> jax.Array:
@@ -204,8 +271,10 @@ def clip_by_global_norm(
     error_if_nonfinite: True or False: raise ``RuntimeError`` on a non-finite norm (PyTorch). Under
       ``jax.jit`` the error is raised from a host callback and reaches the caller as a ``JaxRuntimeError``.
     nonfinite: what a non-finite norm does, see above.
-    mask: optional optax mask: only the selected leaves are clipped *and* counted in the norm
-      (Paddle's ``need_clip=False``).
+    mask: None (the default: every leaf), or a pytree of Python bools shaped like the parameters (or
+      a prefix of them), or a function of the parameters returning one: only the selected leaves are
+      clipped *and* counted in the norm (the others are Paddle's ``need_clip=False``). A mask that
+      does not match the parameters is an error naming the leaf's path.
     axis_name: None (the default: the norm of this device's leaves, as optax), or the name of a
       mapped axis, or a tuple of names, over which the leaves are split: the partial sums
       :math:`\sum |g|^p` are added up (``jax.lax.psum``; ``jax.lax.pmax`` for ``inf``) over its
@@ -260,4 +329,4 @@ def clip_by_global_norm(
 
     return jax.tree.map(one, updates)
 
-  return _tree.maybe_mask(optax.stateless(lambda updates, params: clip(updates)), mask)
+  return masked(optax.stateless(lambda updates, params: clip(updates)), mask)

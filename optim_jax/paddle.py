@@ -7,10 +7,20 @@ parameters; the presets round them the same way, so float64 runs match too.
 
 The regularisers (`l2_decay`, `l1_decay`) and clip strategies (``clip_grad_by_*``) are
 transformations themselves, so they can also be chained on their own.
+
+Per-parameter attributes and groups, as Paddle sets them (measured on paddlepaddle 3.3.1):
+``param_attrs=`` gives a leaf a `ParamAttr` (``learning_rate`` multiplies the optimizer's learning
+rate where the kernel takes it, ``regularizer`` replaces the optimizer's ``weight_decay`` for that
+leaf, ``need_clip=False`` keeps it out of the clip and of the global norm, ``trainable=False``
+freezes it); ``parameters=[{'params': selector, ...}, ...]`` are Paddle's parameter groups, each with
+its own ``learning_rate`` multiplier, ``weight_decay``, ``grad_clip`` (a global norm is the norm of
+the group's leaves) and kernel options. A group's ``learning_rate`` and ``weight_decay`` replace
+the leaves' ``ParamAttr.learning_rate`` and ``regularizer``, as Paddle's ``_add_param_group`` does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,8 +30,13 @@ from optim_jax import _base, _validation
 from optim_jax._clipping import clip_by_global_norm as _clip_by_global_norm
 from optim_jax._clipping import clip_by_norm as _clip_by_norm
 from optim_jax._clipping import clip_by_value as _clip_by_value
+from optim_jax._clipping import masked as _masked
 from optim_jax._learning_rate import scale_by_learning_rate as _scale_by_learning_rate
 from optim_jax._momentum import trace as _trace
+from optim_jax._paddle_params import GradClip as GradClip
+from optim_jax._paddle_params import ParamAttr as ParamAttr
+from optim_jax._paddle_params import Regularizer as Regularizer
+from optim_jax._paddle_params import _name, _paddle_optimizer
 from optim_jax._precision import multi_precision as _multi_precision
 from optim_jax._radam import scale_by_radam as _scale_by_radam
 from optim_jax._rms import scale_by_rms_paddle as _scale_by_rms_paddle
@@ -30,15 +45,7 @@ from optim_jax._weight_decay import add_l1_decay as _add_l1_decay
 from optim_jax._weight_decay import add_l2_decay as _add_l2_decay
 
 
-class Regularizer(optax.GradientTransformation):
-  """A Paddle regulariser (``L2Decay``/``L1Decay``): a transformation usable as ``weight_decay``."""
-
-
-class GradClip(optax.GradientTransformation):
-  """A Paddle gradient-clip strategy (``ClipGradBy*``): a transformation usable as ``grad_clip``."""
-
-
-def l2_decay(coeff: Any = 0.0) -> Regularizer:
+def l2_decay(coeff: Any = 0.0, *, mask: Any = None) -> Regularizer:
   r"""Paddle's ``paddle.regularizer.L2Decay``: coupled L2 regularisation, for ``weight_decay=``.
 
   With :math:`c` = ``coeff`` and :math:`p` the parameter:
@@ -52,6 +59,10 @@ def l2_decay(coeff: Any = 0.0) -> Regularizer:
   Args:
     coeff: :math:`c`, a finite number >= 0 or a schedule of the update count (ValueError if
       negative or not finite, TypeError if not a number). The default 0.0 (Paddle's) adds nothing.
+    mask: None (the default: every leaf), or a pytree of Python bools shaped like the parameters (or
+      a prefix of them), or a function of the parameters returning one: only the selected leaves are
+      regularised (Paddle sets this per parameter with ``ParamAttr(regularizer=...)``, see
+      `ParamAttr`). A mask that does not match the parameters is an error naming the leaf's path.
 
   Returns:
     A `Regularizer` (an ``optax.GradientTransformation``) whose ``update`` needs ``params``.
@@ -67,10 +78,10 @@ def l2_decay(coeff: Any = 0.0) -> Regularizer:
   References:
     ``paddle.regularizer.L2Decay`` (Paddle 3.3).
   """
-  return Regularizer(*_add_l2_decay(coeff))
+  return Regularizer(*_masked(_add_l2_decay(coeff), mask))
 
 
-def l1_decay(coeff: Any = 0.0) -> Regularizer:
+def l1_decay(coeff: Any = 0.0, *, mask: Any = None) -> Regularizer:
   r"""Paddle's ``paddle.regularizer.L1Decay``: coupled L1 regularisation, for ``weight_decay=``.
 
   With :math:`c` = ``coeff`` and :math:`p` the parameter:
@@ -81,6 +92,10 @@ def l1_decay(coeff: Any = 0.0) -> Regularizer:
   Args:
     coeff: :math:`c`, a finite number >= 0 or a schedule of the update count (ValueError if
       negative or not finite, TypeError if not a number). The default 0.0 (Paddle's) adds nothing.
+    mask: None (the default: every leaf), or a pytree of Python bools shaped like the parameters (or
+      a prefix of them), or a function of the parameters returning one: only the selected leaves are
+      regularised (Paddle sets this per parameter with ``ParamAttr(regularizer=...)``, see
+      `ParamAttr`). A mask that does not match the parameters is an error naming the leaf's path.
 
   Returns:
     A `Regularizer` (an ``optax.GradientTransformation``) whose ``update`` needs ``params``.
@@ -96,10 +111,10 @@ def l1_decay(coeff: Any = 0.0) -> Regularizer:
   References:
     ``paddle.regularizer.L1Decay`` (Paddle 3.3).
   """
-  return Regularizer(*_add_l1_decay(coeff))
+  return Regularizer(*_masked(_add_l1_decay(coeff), mask))
 
 
-def clip_grad_by_value(max: Any, min: Any = None) -> GradClip:  # noqa: A002 - Paddle's names
+def clip_grad_by_value(max: Any, min: Any = None, *, mask: Any = None) -> GradClip:  # noqa: A002 - Paddle's names
   r"""Paddle's ``paddle.nn.ClipGradByValue``: clips every gradient element to [min, max].
 
   .. math::
@@ -114,6 +129,10 @@ def clip_grad_by_value(max: Any, min: Any = None) -> GradClip:  # noqa: A002 - P
       is None (AssertionError otherwise).
     min: the lower bound, a number <= ``max`` (ValueError otherwise; TypeError if not a number).
       None (the default) means ``-max``.
+    mask: None (the default: every leaf), or a pytree of Python bools shaped like the parameters (or
+      a prefix of them), or a function of the parameters returning one: only the selected leaves are
+      clipped. Paddle's own way is ``ParamAttr(need_clip=False)`` (see `ParamAttr`); a mask
+      that does not match the parameters is an error naming the leaf's path.
 
   Returns:
     A `GradClip` (an ``optax.GradientTransformation``) for ``grad_clip=`` of the Paddle presets.
@@ -136,10 +155,10 @@ def clip_grad_by_value(max: Any, min: Any = None) -> GradClip:  # noqa: A002 - P
     min = -max  # noqa: A001
   if _validation.is_static_number(max) and _validation.is_static_number(min) and float(min) > float(max):
     raise ValueError(f"Invalid value of min: {min!r}; expected min <= max (max={max!r}).")
-  return GradClip(*_clip_by_value(min, max))
+  return GradClip(*_clip_by_value(min, max, mask=mask))
 
 
-def clip_grad_by_norm(clip_norm: Any) -> GradClip:
+def clip_grad_by_norm(clip_norm: Any, *, mask: Any = None) -> GradClip:
   r"""Paddle's ``paddle.nn.ClipGradByNorm``: clips each gradient tensor to an L2 norm of ``clip_norm``.
 
   Per tensor (leaf), with :math:`c` = ``clip_norm``:
@@ -152,6 +171,10 @@ def clip_grad_by_norm(clip_norm: Any) -> GradClip:
 
   Args:
     clip_norm: :math:`c`, the largest L2 norm of each tensor, a number > 0 (ValueError otherwise).
+    mask: None (the default: every leaf), or a pytree of Python bools shaped like the parameters (or
+      a prefix of them), or a function of the parameters returning one: only the selected leaves are
+      clipped. Paddle's own way is ``ParamAttr(need_clip=False)`` (see `ParamAttr`); a mask
+      that does not match the parameters is an error naming the leaf's path.
 
   Returns:
     A `GradClip` (an ``optax.GradientTransformation``) for ``grad_clip=`` of the Paddle presets.
@@ -167,11 +190,16 @@ def clip_grad_by_norm(clip_norm: Any) -> GradClip:
     ``paddle.nn.ClipGradByNorm`` (Paddle 3.3).
   """
   _validation.hyperparameter("clip_norm", clip_norm, lo=0.0, lo_open=True)
-  return GradClip(*_clip_by_norm(clip_norm))
+  return GradClip(*_clip_by_norm(clip_norm, mask=mask))
 
 
 def clip_grad_by_global_norm(
-  clip_norm: Any, group_name: str = "default_group", auto_skip_clip: bool = False, *, axis_name: Any = None
+  clip_norm: Any,
+  group_name: str = "default_group",
+  auto_skip_clip: bool = False,
+  *,
+  axis_name: Any = None,
+  mask: Any = None,
 ) -> GradClip:
   r"""Paddle's ``paddle.nn.ClipGradByGlobalNorm``: clips all gradients together to a global L2 norm.
 
@@ -196,6 +224,11 @@ def clip_grad_by_global_norm(
     axis_name: None (the default: each device's own leaves), or a mapped axis name or tuple of names
       over which the leaves are split (model parallelism): the squared norms are summed over them
       with ``jax.lax.psum``. See `oj.clip_by_global_norm`.
+    mask: None (the default: every leaf), or a pytree of Python bools shaped like the parameters (or
+      a prefix of them), or a function of the parameters returning one: only the selected leaves are
+      clipped and counted in the global norm. Paddle's own way is ``ParamAttr(need_clip=False)``
+      (see `ParamAttr`); a mask that does not match the parameters is an error naming the leaf's
+      path.
 
   Returns:
     A `GradClip` (an ``optax.GradientTransformation``) for ``grad_clip=`` of the Paddle presets.
@@ -217,36 +250,10 @@ def clip_grad_by_global_norm(
   _validation.hyperparameter("clip_norm", clip_norm, lo=0.0)
   _validation.flag("auto_skip_clip", auto_skip_clip)
   return GradClip(
-    *_clip_by_global_norm(clip_norm, nonfinite="skip_nan" if auto_skip_clip else "scale", axis_name=axis_name)
+    *_clip_by_global_norm(
+      clip_norm, nonfinite="skip_nan" if auto_skip_clip else "scale", axis_name=axis_name, mask=mask
+    )
   )
-
-
-def _grad_clip(grad_clip: Any) -> list[optax.GradientTransformation]:
-  if grad_clip is None:
-    return []
-  if not isinstance(grad_clip, GradClip):
-    raise TypeError(
-      "'grad_clip' should be an instance of GradientClipBase's derived class: one of "
-      f"oj.paddle.clip_grad_by_value/_by_norm/_by_global_norm, got {type(grad_clip).__name__}"
-    )
-  return [grad_clip]
-
-
-def _regularizer(weight_decay: Any) -> list[optax.GradientTransformation]:
-  if weight_decay is None:
-    return []
-  if isinstance(weight_decay, Regularizer):
-    return [weight_decay]
-  if isinstance(weight_decay, bool) or not (
-    _validation.is_static_number(weight_decay) or callable(weight_decay) or hasattr(weight_decay, "dtype")
-  ):
-    raise TypeError(
-      "weight_decay should be None, a float (L2 coefficient), a schedule, oj.paddle.l2_decay(c) or "
-      f"oj.paddle.l1_decay(c), got {type(weight_decay).__name__} {weight_decay!r}"
-    )
-  _validation.hyperparameter("weight_decay", weight_decay, schedule=True, lo=0.0)
-  _validation.finite("weight_decay", weight_decay, float32=True)
-  return [] if _validation.is_static_zero(weight_decay) else [_add_l2_decay(weight_decay)]
 
 
 def rmsprop(
@@ -257,6 +264,11 @@ def rmsprop(
   centered: bool = False,
   weight_decay: Any = None,
   grad_clip: GradClip | None = None,
+  name: str | None = None,
+  *,
+  parameters: Sequence[dict[str, Any]] | None = None,
+  param_attrs: Any = None,
+  param_labels: Any = None,
 ) -> optax.GradientTransformation:
   r"""Paddle's ``paddle.optimizer.RMSProp``: epsilon inside the square root, lr inside the momentum.
 
@@ -286,11 +298,34 @@ def rmsprop(
       default) keeps no buffer.
     centered: True or False; True divides by the estimated standard deviation (:math:`mg`).
     weight_decay: :math:`R`: None (the default, no regulariser), a finite float >= 0 or a schedule
-      (coupled L2, as ``l2_decay``), ``l2_decay(c)`` or ``l1_decay(c)``; anything else is a
-      TypeError.
+      (coupled L2, as ``l2_decay``), ``l2_decay(c)`` or ``l1_decay(c)`` (either with ``mask=``), or
+      another transformation of ``(updates, params)`` such as ``optax.masked(...)``; anything else
+      (a clip strategy too) is a TypeError. A leaf's ``ParamAttr.regularizer`` replaces it.
     grad_clip: None (the default, no clipping) or one of `clip_grad_by_value`,
       `clip_grad_by_norm`, `clip_grad_by_global_norm` (TypeError otherwise); applied before the
       regulariser.
+    name: None or a str (TypeError otherwise), accepted for a copied call, without effect (Paddle
+      names its accumulators with it).
+    parameters: None (the default: every leaf, in one group), or Paddle's parameter groups, a list of dicts
+      ``{'params': selector, <key>: value, ...}``. The selector picks the group's leaves: a pytree of Python
+      bools shaped like the parameters (or a prefix), a function ``fn(path, leaf) -> bool`` of the leaf's
+      ``/``-joined path and the leaf, or a label or list of labels of ``param_labels``. A group may set
+      ``learning_rate`` (a multiplier of ``learning_rate``, a float >= 0, default 1.0), ``weight_decay`` (None
+      or absent: this ``weight_decay``), ``grad_clip`` (absent: this ``grad_clip``; None: no clip; a global
+      norm is the norm of the group's leaves), and the kernel's ``rho``, ``epsilon``, ``momentum``,
+      ``centered``, as Paddle reads them; another key is a ValueError (Paddle ignores it). The group's
+      ``learning_rate`` and ``weight_decay`` replace its leaves' ``ParamAttr.learning_rate`` and
+      ``regularizer``. Leaves in no group are not updated. A leaf in two groups or a group that selects no
+      leaf is a ValueError at ``init`` naming the group and the path.
+    param_attrs: None (the default), or a `ParamAttr` per leaf: a pytree shaped like the parameters
+      (or a prefix of them) of ``ParamAttr`` or None (Paddle's defaults), or a function
+      ``fn(path, leaf) -> ParamAttr | None``, called with the parameter at ``init`` and with its
+      update at ``update`` (decide on the path, shape or dtype). A leaf without an entry or an entry
+      without a leaf is a ValueError at ``init`` naming the path. A function here is not a schedule:
+      ``optax.inject_hyperparams`` needs it in ``static_args`` (`oj.inject_hyperparams` finds it).
+    param_labels: the labels that label selectors of ``parameters`` refer to, a pytree of strings
+      shaped like the parameters (or a function of the parameters returning one), as
+      ``optax.partition`` takes; only with ``parameters`` (ValueError otherwise).
 
   Returns:
     An ``optax.GradientTransformation``; its ``update`` needs ``params`` when ``weight_decay`` is set.
@@ -328,22 +363,41 @@ def rmsprop(
                                 or momentum that is inf once rounded to float32
   ``clip_norm`` = inf           ``clip_grad_by_norm(inf)`` and ``clip_grad_by_global_norm(inf)`` leave the
                                 gradients unchanged, a deliberate difference (Paddle: inf/inf, NaN)
-  other arguments               ``parameters``, ``name`` are not arguments: optax transforms are pure
-                                functions of the pytree
+  ``parameters``                None (every leaf) or Paddle's groups over selectors of the pytree's leaves; a
+                                group's ``learning_rate`` multiplies the scheduled rate inside the momentum
+                                (lr_param = lr * m, in the parameter's precision); a global-norm clip is per
+                                group (as Paddle); unknown keys: ValueError (Paddle ignores them); a group
+                                that selects no leaf: ValueError (Paddle: an IndexError for the first group
+                                only)
+  ``ParamAttr``                 ``param_attrs=``: learning_rate multiplier, regularizer (replaces
+                                ``weight_decay``), need_clip (out of the clip and the global norm),
+                                trainable; in a group the group's learning_rate and weight_decay win (as
+                                Paddle); a negative multiplier is a ValueError (Paddle ascends)
+  ``name``                      accepted, no effect
   ============================  ==============================================================================
   """
   _validation.learning_rate("learning_rate", learning_rate, allow_int=False)
-  for name, value, hi in (("rho", rho, 1.0), ("epsilon", epsilon, None), ("momentum", momentum, None)):
-    _validation.not_none(name, value)
-    _validation.hyperparameter(name, value, lo=0.0, hi=hi)
-    _validation.finite(name, value, float32=True)
-  _validation.flag("centered", centered)
-  chain = _grad_clip(grad_clip) + _regularizer(weight_decay)
-  chain.append(_scale_by_rms_paddle(_base.as_float32(rho), _base.as_float32(epsilon), centered))
-  chain.append(_scale_by_learning_rate(learning_rate))
-  if not _validation.is_static_zero(momentum):
-    chain.append(_trace(_base.as_float32(momentum)))
-  return _base.chain_in_compute_dtype(*chain)
+  _name(name)
+
+  def kernel(
+    lr: Any, rho: Any = rho, epsilon: Any = epsilon, momentum: Any = momentum, centered: Any = centered
+  ):
+    for key, value, hi in (("rho", rho, 1.0), ("epsilon", epsilon, None), ("momentum", momentum, None)):
+      _validation.not_none(key, value)
+      _validation.hyperparameter(key, value, lo=0.0, hi=hi)
+      _validation.finite(key, value, float32=True)
+    _validation.flag("centered", centered)
+    links = [_scale_by_rms_paddle(_base.as_float32(rho), _base.as_float32(epsilon), centered)]
+    links.append(_scale_by_learning_rate(lr))  # Paddle's lr_param = global lr * ParamAttr/group multiplier
+    if not _validation.is_static_zero(momentum):
+      links.append(_trace(_base.as_float32(momentum)))
+    return links
+
+  kernel(learning_rate)
+  return _paddle_optimizer(
+    "RMSProp", kernel, ("rho", "epsilon", "momentum", "centered"), learning_rate, weight_decay, grad_clip,
+    parameters, param_attrs, param_labels, _base.chain_in_compute_dtype,
+  )  # fmt: skip
 
 
 def radam(
@@ -353,6 +407,11 @@ def radam(
   epsilon: Any = 1e-8,
   weight_decay: Any = None,
   grad_clip: GradClip | None = None,
+  name: str | None = None,
+  *,
+  parameters: Sequence[dict[str, Any]] | None = None,
+  param_attrs: Any = None,
+  param_labels: Any = None,
 ) -> optax.GradientTransformation:
   r"""Paddle's ``paddle.optimizer.RAdam``: rectified Adam, epsilon added to the uncorrected sqrt(v).
 
@@ -382,10 +441,33 @@ def radam(
     epsilon: :math:`\epsilon`, added to the square root of the uncorrected second moment, a number
       >= 0 and finite in float32.
     weight_decay: :math:`R`: None (the default, no regulariser), a finite float >= 0 or a schedule
-      (coupled L2, as ``l2_decay``), ``l2_decay(c)`` or ``l1_decay(c)``; anything else is a
-      TypeError.
+      (coupled L2, as ``l2_decay``), ``l2_decay(c)`` or ``l1_decay(c)`` (either with ``mask=``), or
+      another transformation of ``(updates, params)`` such as ``optax.masked(...)``; anything else
+      (a clip strategy too) is a TypeError. A leaf's ``ParamAttr.regularizer`` replaces it.
     grad_clip: None (the default, no clipping) or one of the ``clip_grad_by_*`` strategies
       (TypeError otherwise); applied before the regulariser.
+    name: None or a str (TypeError otherwise), accepted for a copied call, without effect (Paddle
+      names its accumulators with it).
+    parameters: None (the default: every leaf, in one group), or Paddle's parameter groups, a list of dicts
+      ``{'params': selector, <key>: value, ...}``. The selector picks the group's leaves: a pytree of Python
+      bools shaped like the parameters (or a prefix), a function ``fn(path, leaf) -> bool`` of the leaf's
+      ``/``-joined path and the leaf, or a label or list of labels of ``param_labels``. A group may set
+      ``learning_rate`` (a multiplier of ``learning_rate``, a float >= 0, default 1.0), ``weight_decay`` (None
+      or absent: this ``weight_decay``), ``grad_clip`` (absent: this ``grad_clip``; None: no clip; a global
+      norm is the norm of the group's leaves), and the kernel's ``beta1``, ``beta2``, ``epsilon``, as Paddle
+      reads them; another key is a ValueError (Paddle ignores it). The group's ``learning_rate`` and
+      ``weight_decay`` replace its leaves' ``ParamAttr.learning_rate`` and ``regularizer``. Leaves in no group
+      are not updated. A leaf in two groups or a group that selects no leaf is a ValueError at ``init`` naming
+      the group and the path.
+    param_attrs: None (the default), or a `ParamAttr` per leaf: a pytree shaped like the parameters
+      (or a prefix of them) of ``ParamAttr`` or None (Paddle's defaults), or a function
+      ``fn(path, leaf) -> ParamAttr | None``, called with the parameter at ``init`` and with its
+      update at ``update`` (decide on the path, shape or dtype). A leaf without an entry or an entry
+      without a leaf is a ValueError at ``init`` naming the path. A function here is not a schedule:
+      ``optax.inject_hyperparams`` needs it in ``static_args`` (`oj.inject_hyperparams` finds it).
+    param_labels: the labels that label selectors of ``parameters`` refer to, a pytree of strings
+      shaped like the parameters (or a function of the parameters returning one), as
+      ``optax.partition`` takes; only with ``parameters`` (ValueError otherwise).
 
   Returns:
     An ``optax.GradientTransformation``; its ``update`` needs ``params`` when ``weight_decay`` is set.
@@ -427,37 +509,48 @@ def radam(
                                 and fails at step())
   ``clip_norm`` = inf           ``clip_grad_by_norm(inf)`` and ``clip_grad_by_global_norm(inf)`` leave the
                                 gradients unchanged, a deliberate difference (Paddle: inf/inf, NaN)
-  other arguments               ``parameters``, ``name`` are not arguments: optax transforms are pure
-                                functions of the pytree
+  ``parameters``                None (every leaf) or Paddle's groups over selectors of the pytree's leaves; a
+                                group's ``learning_rate`` multiplies the scheduled rate (lr_param = lr * m); a
+                                global-norm clip is per group (as Paddle); unknown keys: ValueError (Paddle
+                                ignores them); a group that selects no leaf: ValueError (Paddle: an IndexError
+                                for the first group only)
+  ``ParamAttr``                 ``param_attrs=``: learning_rate multiplier, regularizer (replaces
+                                ``weight_decay``), need_clip (out of the clip and the global norm),
+                                trainable; in a group the group's learning_rate and weight_decay win (as
+                                Paddle); a negative multiplier is a ValueError (Paddle ascends)
+  ``name``                      accepted, no effect
   ============================  ==============================================================================
   """
   _validation.learning_rate(
     "learning_rate", learning_rate, allow_int=False, style="paddle", label="learning rate"
   )
-  for name, value in (("beta1", beta1), ("beta2", beta2), ("epsilon", epsilon)):
-    _validation.not_none(name, value)
-  _validation.hyperparameter("epsilon", epsilon, lo=0.0, style="paddle", label="epsilon value")
-  _validation.finite("epsilon", epsilon, float32=True)
-  for name, beta in (("beta1", beta1), ("beta2", beta2)):
-    _validation.hyperparameter(
-      name, beta, lo=0.0, hi=1.0, hi_open=True, style="paddle", rule=f"0. <= {name} < 1.0"
-    )
-    # Paddle passes the betas as float32 attributes: 0.99999999 would become 1.0
-    _validation.check(
-      not _validation.is_static_number(beta) or float(np.float32(beta)) < 1.0,
-      name,
-      beta,
-      f"0. <= {name} < 1.0 in float32 (Paddle rounds {name} to a float32 attribute, where {beta!r} is 1.0)",
-      style="paddle",
-    )
-  chain = _grad_clip(grad_clip) + _regularizer(weight_decay)
-  chain.append(
-    _scale_by_radam(
-      _base.as_float32(beta1), _base.as_float32(beta2), _base.as_float32(epsilon), rho_rule="recursion"
-    )
-  )
-  chain.append(_scale_by_learning_rate(learning_rate))
-  return optax.chain(*chain)
+  _name(name)
+
+  def kernel(lr: Any, beta1: Any = beta1, beta2: Any = beta2, epsilon: Any = epsilon):
+    for key, value in (("beta1", beta1), ("beta2", beta2), ("epsilon", epsilon)):
+      _validation.not_none(key, value)
+    _validation.hyperparameter("epsilon", epsilon, lo=0.0, style="paddle", label="epsilon value")
+    _validation.finite("epsilon", epsilon, float32=True)
+    for key, beta in (("beta1", beta1), ("beta2", beta2)):
+      _validation.hyperparameter(
+        key, beta, lo=0.0, hi=1.0, hi_open=True, style="paddle", rule=f"0. <= {key} < 1.0"
+      )
+      # Paddle passes the betas as float32 attributes: 0.99999999 would become 1.0
+      _validation.check(
+        not _validation.is_static_number(beta) or float(np.float32(beta)) < 1.0,
+        key,
+        beta,
+        f"0. <= {key} < 1.0 in float32 (Paddle rounds {key} to a float32 attribute, where {beta!r} is 1.0)",
+        style="paddle",
+      )
+    b1, b2, eps = _base.as_float32(beta1), _base.as_float32(beta2), _base.as_float32(epsilon)
+    return [_scale_by_radam(b1, b2, eps, rho_rule="recursion"), _scale_by_learning_rate(lr)]
+
+  kernel(learning_rate)
+  return _paddle_optimizer(
+    "RAdam", kernel, ("beta1", "beta2", "epsilon"), learning_rate, weight_decay, grad_clip, parameters,
+    param_attrs, param_labels, optax.chain,
+  )  # fmt: skip
 
 
 def asgd(
@@ -466,6 +559,11 @@ def asgd(
   weight_decay: Any = None,
   grad_clip: GradClip | None = None,
   multi_precision: bool = False,
+  name: str | None = None,
+  *,
+  parameters: Sequence[dict[str, Any]] | None = None,
+  param_attrs: Any = None,
+  param_labels: Any = None,
 ) -> optax.GradientTransformation:
   r"""Paddle's ``paddle.optimizer.ASGD``: stochastic average gradient (SAG), not averaged SGD.
 
@@ -488,12 +586,36 @@ def asgd(
     batch_num: :math:`n`, the number of batches, an int > 0; 1 (the default) is plain SGD. None or a
       value <= 0 raises ValueError, a float > 0 TypeError.
     weight_decay: :math:`R`: None (the default, no regulariser), a finite float >= 0 or a schedule
-      (coupled L2, as ``l2_decay``), ``l2_decay(c)`` or ``l1_decay(c)``; anything else is a
-      TypeError.
+      (coupled L2, as ``l2_decay``), ``l2_decay(c)`` or ``l1_decay(c)`` (either with ``mask=``), or
+      another transformation of ``(updates, params)`` such as ``optax.masked(...)``; anything else
+      (a clip strategy too) is a TypeError. A leaf's ``ParamAttr.regularizer`` replaces it.
     grad_clip: None (the default, no clipping) or one of the ``clip_grad_by_*`` strategies
       (TypeError otherwise); applied before the regulariser.
     multi_precision: True or False (TypeError otherwise); True keeps float32 master weights for
       bfloat16/float16 parameters (:func:`optim_jax.multi_precision` around the whole chain).
+
+    name: None or a str (TypeError otherwise), accepted for a copied call, without effect (Paddle
+      names its accumulators with it).
+    parameters: None (the default: every leaf, in one group), or Paddle's parameter groups, a list of dicts
+      ``{'params': selector, <key>: value, ...}``. The selector picks the group's leaves: a pytree of Python
+      bools shaped like the parameters (or a prefix), a function ``fn(path, leaf) -> bool`` of the leaf's
+      ``/``-joined path and the leaf, or a label or list of labels of ``param_labels``. A group may set
+      ``learning_rate`` (a multiplier of ``learning_rate``, a float >= 0, default 1.0), ``weight_decay`` (None
+      or absent: this ``weight_decay``), ``grad_clip`` (absent: this ``grad_clip``; None: no clip; a global
+      norm is the norm of the group's leaves) (``batch_num`` is the optimizer's, Paddle ignores it in a
+      group), as Paddle reads them; another key is a ValueError (Paddle ignores it). The group's
+      ``learning_rate`` and ``weight_decay`` replace its leaves' ``ParamAttr.learning_rate`` and
+      ``regularizer``. Leaves in no group are not updated. A leaf in two groups or a group that selects no
+      leaf is a ValueError at ``init`` naming the group and the path.
+    param_attrs: None (the default), or a `ParamAttr` per leaf: a pytree shaped like the parameters
+      (or a prefix of them) of ``ParamAttr`` or None (Paddle's defaults), or a function
+      ``fn(path, leaf) -> ParamAttr | None``, called with the parameter at ``init`` and with its
+      update at ``update`` (decide on the path, shape or dtype). A leaf without an entry or an entry
+      without a leaf is a ValueError at ``init`` naming the path. A function here is not a schedule:
+      ``optax.inject_hyperparams`` needs it in ``static_args`` (`oj.inject_hyperparams` finds it).
+    param_labels: the labels that label selectors of ``parameters`` refer to, a pytree of strings
+      shaped like the parameters (or a function of the parameters returning one), as
+      ``optax.partition`` takes; only with ``parameters`` (ValueError otherwise).
 
   Returns:
     An ``optax.GradientTransformationExtraArgs`` (``update`` accepts ``index=``); its ``update`` needs
@@ -531,8 +653,16 @@ def asgd(
   non-finite values             ValueError for a NaN or inf learning_rate or weight_decay
   ``clip_norm`` = inf           ``clip_grad_by_norm(inf)`` and ``clip_grad_by_global_norm(inf)`` leave the
                                 gradients unchanged, a deliberate difference (Paddle: inf/inf, NaN)
-  other arguments               ``parameters``, ``name`` are not arguments: optax transforms are pure
-                                functions of the pytree
+  ``parameters``                None (every leaf) or Paddle's groups over selectors of the pytree's leaves; a
+                                group's ``learning_rate`` multiplies the scheduled rate (lr_param = lr * m); a
+                                global-norm clip is per group (as Paddle); unknown keys: ValueError (Paddle
+                                ignores them); a group that selects no leaf: ValueError (Paddle: an IndexError
+                                for the first group only)
+  ``ParamAttr``                 ``param_attrs=``: learning_rate multiplier, regularizer (replaces
+                                ``weight_decay``), need_clip (out of the clip and the global norm),
+                                trainable; in a group the group's learning_rate and weight_decay win (as
+                                Paddle); a negative multiplier is a ValueError (Paddle ascends)
+  ``name``                      accepted, no effect
   ============================  ==============================================================================
   """
   _validation.learning_rate("learning_rate", learning_rate, allow_int=False)
@@ -542,8 +672,21 @@ def asgd(
   _validation.in_range("batch_num", batch_num, lo=0.0, lo_open=True, rule="an int batch_num > 0")
   _validation.positive_int("batch_num", batch_num)
   _validation.flag("multi_precision", multi_precision)
-  chain = _grad_clip(grad_clip) + _regularizer(weight_decay)
-  chain.append(_sag_average(batch_num))
-  chain.append(_scale_by_learning_rate(learning_rate))
-  tx = optax.chain(*chain)
+  _name(name)
+
+  def kernel(lr: Any) -> list[optax.GradientTransformation]:
+    return [_sag_average(batch_num), _scale_by_learning_rate(lr)]
+
+  tx = _paddle_optimizer(
+    "ASGD",
+    kernel,
+    (),
+    learning_rate,
+    weight_decay,
+    grad_clip,
+    parameters,
+    param_attrs,
+    param_labels,
+    optax.chain,
+  )
   return _multi_precision(tx) if multi_precision else tx

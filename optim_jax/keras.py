@@ -1,12 +1,20 @@
-"""Keras 3 (``keras.optimizers``) optimizers as optax chains, with Keras 3's names and checks."""
+"""Keras 3 (``keras.optimizers``) optimizers and learning-rate schedules, with Keras 3's names and checks."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import optax
+from optim_jax import _keras_common, _keras_schedules
 
-from optim_jax import _keras_common
+__all__ = [
+  "cosine_decay",
+  "cosine_decay_restarts",
+  "exponential_decay",
+  "inverse_time_decay",
+  "piecewise_constant_decay",
+  "polynomial_decay",
+  "rmsprop",
+]
 
 
 def rmsprop(
@@ -22,9 +30,14 @@ def rmsprop(
   use_ema: bool = False,
   ema_momentum: Any = 0.99,
   ema_overwrite_frequency: int | None = None,
+  loss_scale_factor: Any = None,
+  gradient_accumulation_steps: int | None = None,
+  name: str | None = None,
   *,
+  exclude_from_weight_decay: Any = None,
+  decay: Any = None,
   axis_name: Any = None,
-) -> optax.GradientTransformation:
+) -> _keras_common.Keras3Optimizer:
   r"""Keras 3's ``keras.optimizers.RMSprop``: epsilon inside the square root, lr inside the momentum.
 
   With :math:`\eta_t` = ``learning_rate`` at update :math:`t`, :math:`\rho` = ``rho``,
@@ -47,6 +60,20 @@ def rmsprop(
   forces the EMA momentum to 0 then), afterwards it is updated after each step; every
   ``ema_overwrite_frequency`` steps the parameters are replaced by it (None: never). Read it with
   ``oj.ema_params(state)``.
+
+  Excluded variables: ``exclude_from_weight_decay`` (or the returned object's method
+  ``exclude_from_weight_decay(var_list, var_names)``, as Keras users call it before training) takes
+  leaves out of the weight decay; names are regular expressions searched in each leaf's path, its keys
+  joined by ``/`` (``"dense/bias"``), joined into one pattern with ``|`` as Keras 3 does.
+
+  Loss scaling (``loss_scale_factor``): Keras 3 differentiates ``opt.scale_loss(loss)`` (the loss
+  times the factor) and divides the gradients by the factor before anything else; so does ``update``,
+  and the returned object has ``scale_loss``. Gradient accumulation (``gradient_accumulation_steps``
+  :math:`s`): as Keras 3, ``update`` sums the gradients and returns zero updates, and on every
+  :math:`s`-th call applies the step above to the mean of the last :math:`s` gradients; the schedules
+  (learning rate, weight decay) are then evaluated at the number of calls before it (Keras's
+  ``_iterations``: :math:`s-1, 2s-1, \dots`), and the EMA is updated on every call with Keras's
+  ``iterations`` (calls // :math:`s`) deciding its first step and its overwrites.
 
   Values out of range (NaN and inf included, except for the clip options) raise ValueError; a
   schedule or a non-number for ``rho``, ``momentum``, ``epsilon`` or a clip option, or a non-bool
@@ -71,14 +98,27 @@ def rmsprop(
     ema_overwrite_frequency: None (the default) or 0: never overwrite; an int >= 1 (not a bool):
       replace the parameters by the average every this many updates (ValueError otherwise);
       checked and used only with ``use_ema``.
+    loss_scale_factor: None (the default) or a finite number > 0: the gradients are divided by it
+      first (differentiate ``scale_loss(loss)``).
+    gradient_accumulation_steps: None (the default) or 0: off; an int >= 2: accumulate this many
+      gradients per update (ValueError otherwise, Keras 3's message); structural (static under
+      ``optax.inject_hyperparams``).
+    name: None or a string without '/' (ValueError otherwise, as Keras 3); no effect here.
+    exclude_from_weight_decay: keyword-only, not a Keras argument (Keras has the method): None, a
+      list of regular expressions searched in the paths (Keras's ``var_names``), a pytree of bools
+      shaped like the parameters, True for excluded leaves, or a function ``fn(path, leaf) -> bool``
+      (Keras's ``var_list``). Checked against the parameters at ``init`` when ``weight_decay`` is
+      set: a name, path or mask entry that matches no parameter is a ValueError naming it.
+    decay: keyword-only, Keras 3's removed argument: ignored, with Keras 3's UserWarning when not None.
     axis_name: keyword-only, not a Keras argument: None (the default), or a mapped axis name or
       tuple of names over which the leaves are split (inside ``jax.shard_map`` / ``jax.pmap``):
       ``global_clipnorm`` then clips to the norm of the whole parameters (``jax.lax.psum`` of the
       squared norms). See `oj.clip_by_global_norm`.
 
   Returns:
-    An ``optax.GradientTransformation``; its ``update`` needs ``params`` when ``weight_decay`` or
-    ``use_ema`` is set.
+    A ``KerasOptimizer``: an ``optax.GradientTransformationExtraArgs`` (it unpacks, chains and jits as
+    one) with the methods ``exclude_from_weight_decay`` and ``scale_loss``; its ``update`` needs
+    ``params`` when ``weight_decay`` or ``use_ema`` is set.
 
   Example:
     >>> import jax.numpy as jnp, optax, optim_jax as oj
@@ -94,8 +134,81 @@ def rmsprop(
 
   Framework parity (golden tests: keras 3.15.1, TensorFlow backend, tensorflow-cpu 2.21.0):
   """
-  # locals() is exactly the arguments here, so the call follows the signature.
-  return _keras_common.rmsprop(**locals(), keras3=True)
+  arguments = dict(locals())  # exactly the arguments, so the call follows the signature
+  _keras_common.keras3_extras(name, decay)
+  maths = {k: v for k, v in arguments.items() if k not in ("name", "decay")}
+  tx = _keras_common.rmsprop(**maths, keras3=True)
+  return _keras_common.finish(rmsprop, arguments, tx, _keras_common.Keras3Optimizer)
 
 
-rmsprop.__doc__ += _keras_common.PARITY
+rmsprop.__doc__ += _keras_common.parity(keras3=True)
+
+
+# --- keras.optimizers.schedules ----------------------------------------------------------------------
+
+
+def exponential_decay(
+  initial_learning_rate: float,
+  decay_steps: Any,
+  decay_rate: Any,
+  staircase: bool = False,
+  name: str | None = "ExponentialDecay",
+) -> _keras_schedules.KerasSchedule:
+  return _keras_schedules.exponential_decay(**locals(), cls="oj.keras.exponential_decay")
+
+
+def piecewise_constant_decay(
+  boundaries: Any, values: Any, name: str | None = "PiecewiseConstant"
+) -> _keras_schedules.KerasSchedule:
+  return _keras_schedules.piecewise_constant_decay(**locals(), cls="oj.keras.piecewise_constant_decay")
+
+
+def polynomial_decay(
+  initial_learning_rate: float,
+  decay_steps: Any,
+  end_learning_rate: Any = 0.0001,
+  power: Any = 1.0,
+  cycle: bool = False,
+  name: str | None = "PolynomialDecay",
+) -> _keras_schedules.KerasSchedule:
+  return _keras_schedules.polynomial_decay(**locals(), cls="oj.keras.polynomial_decay")
+
+
+def inverse_time_decay(
+  initial_learning_rate: float,
+  decay_steps: Any,
+  decay_rate: Any,
+  staircase: bool = False,
+  name: str | None = "InverseTimeDecay",
+) -> _keras_schedules.KerasSchedule:
+  return _keras_schedules.inverse_time_decay(**locals(), cls="oj.keras.inverse_time_decay")
+
+
+def cosine_decay(
+  initial_learning_rate: float,
+  decay_steps: Any,
+  alpha: Any = 0.0,
+  name: str | None = "CosineDecay",
+  warmup_target: Any = None,
+  warmup_steps: Any = 0,
+) -> _keras_schedules.KerasSchedule:
+  return _keras_schedules.cosine_decay(**locals(), cls="oj.keras.cosine_decay")
+
+
+def cosine_decay_restarts(
+  initial_learning_rate: float,
+  first_decay_steps: Any,
+  t_mul: Any = 2.0,
+  m_mul: Any = 1.0,
+  alpha: Any = 0.0,
+  name: str | None = "SGDRDecay",
+) -> _keras_schedules.KerasSchedule:
+  return _keras_schedules.cosine_decay_restarts(**locals(), cls="oj.keras.cosine_decay_restarts")
+
+
+for _fn in (
+  exponential_decay, piecewise_constant_decay, polynomial_decay, inverse_time_decay, cosine_decay,
+  cosine_decay_restarts,
+):  # fmt: skip
+  _fn.__doc__ = _keras_schedules.doc(_fn.__name__, keras3=True)
+del _fn

@@ -1,12 +1,20 @@
-"""tf_keras (Keras 2, ``tf_keras.optimizers``) optimizers as optax chains, with its names and checks."""
+"""tf_keras (Keras 2, ``tf_keras.optimizers``) optimizers and learning-rate schedules, with its names."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import optax
+from optim_jax import _keras_common, _keras_schedules
 
-from optim_jax import _keras_common
+__all__ = [
+  "cosine_decay",
+  "cosine_decay_restarts",
+  "exponential_decay",
+  "inverse_time_decay",
+  "piecewise_constant_decay",
+  "polynomial_decay",
+  "rmsprop",
+]
 
 
 def rmsprop(
@@ -22,9 +30,15 @@ def rmsprop(
   use_ema: bool = False,
   ema_momentum: Any = 0.99,
   ema_overwrite_frequency: int | None = 100,
+  jit_compile: bool = True,
+  name: str = "RMSprop",
   *,
+  exclude_from_weight_decay: Any = None,
+  mesh: Any = None,
+  lr: Any = None,
+  is_legacy_optimizer: bool = False,
   axis_name: Any = None,
-) -> optax.GradientTransformation:
+) -> _keras_common.KerasOptimizer:
   r"""tf_keras's ``tf_keras.optimizers.RMSprop`` (Keras 2): epsilon inside the sqrt, lr inside momentum.
 
   With :math:`\eta_t` = ``learning_rate`` at update :math:`t`, :math:`\rho` = ``rho``,
@@ -47,6 +61,11 @@ def rmsprop(
   EMA (``use_ema``): the average starts at the initial parameters and is updated after each step;
   every ``ema_overwrite_frequency`` steps the parameters are replaced by it (0 or None: never).
   Read it with ``oj.ema_params(state)``.
+
+  Excluded variables: ``exclude_from_weight_decay`` (or the returned object's method
+  ``exclude_from_weight_decay(var_list, var_names)``, as Keras users call it before training) takes
+  leaves out of the weight decay; names are regular expressions searched in each leaf's path, its keys
+  joined by ``/`` (``"dense/bias"``), each tried in turn as tf_keras does.
 
   Values out of range (NaN and inf included, except for the clip options) raise ValueError; a
   schedule or a non-number for ``rho``, ``momentum``, ``epsilon`` or a clip option, or a non-bool
@@ -71,14 +90,29 @@ def rmsprop(
     ema_overwrite_frequency: an int >= 1 (not a bool): replace the parameters by the average
       every this many updates (100 by default, as tf_keras); None or 0: never (ValueError for
       anything else); checked and used only with ``use_ema``.
+    jit_compile: True or False; no effect here (jit is the caller's; tf_keras itself turns XLA off
+      without a GPU).
+    name: a string; no effect here.
+    exclude_from_weight_decay: keyword-only, not a Keras argument (Keras has the method): None, a
+      list of regular expressions searched in the paths (Keras's ``var_names``), a pytree of bools
+      shaped like the parameters, True for excluded leaves, or a function ``fn(path, leaf) -> bool``
+      (Keras's ``var_list``). Checked against the parameters at ``init`` when ``weight_decay`` is
+      set: a name, path or mask entry that matches no parameter is a ValueError naming it.
+    mesh: keyword-only (tf_keras takes it in ``**kwargs``): None; a DTensor mesh is a ValueError
+      (shard the parameters with jax instead).
+    lr: keyword-only (tf_keras's deprecated alias in ``**kwargs``): ignored, as tf_keras ignores it,
+      with a UserWarning when not None.
+    is_legacy_optimizer: keyword-only, the key tf_keras's ``get_config()`` writes: ignored, so that
+      ``rmsprop(**config)`` works.
     axis_name: keyword-only, not a Keras argument: None (the default), or a mapped axis name or
       tuple of names over which the leaves are split (inside ``jax.shard_map`` / ``jax.pmap``):
       ``global_clipnorm`` then clips to the norm of the whole parameters (``jax.lax.psum`` of the
       squared norms). See `oj.clip_by_global_norm`.
 
   Returns:
-    An ``optax.GradientTransformation``; its ``update`` needs ``params`` when ``weight_decay`` or
-    ``use_ema`` is set.
+    A ``KerasOptimizer``: an ``optax.GradientTransformationExtraArgs`` (it unpacks, chains and jits as
+    one) with the method ``exclude_from_weight_decay``; its ``update`` needs ``params`` when
+    ``weight_decay`` or ``use_ema`` is set.
 
   Example:
     >>> import jax.numpy as jnp, optax, optim_jax as oj
@@ -94,8 +128,82 @@ def rmsprop(
 
   Framework parity (golden tests: tf_keras 2.21.0, tensorflow-cpu 2.21.0):
   """
-  # locals() is exactly the arguments here, so the call follows the signature.
-  return _keras_common.rmsprop(**locals(), keras3=False)
+  arguments = dict(locals())  # exactly the arguments, so the call follows the signature
+  _keras_common.tf_keras_extras(jit_compile, name, mesh, lr, is_legacy_optimizer)
+  extras = ("jit_compile", "name", "mesh", "lr", "is_legacy_optimizer")
+  maths = {k: v for k, v in arguments.items() if k not in extras}
+  tx = _keras_common.rmsprop(**maths, keras3=False)
+  return _keras_common.finish(rmsprop, arguments, tx, _keras_common.KerasOptimizer)
 
 
-rmsprop.__doc__ += _keras_common.PARITY
+rmsprop.__doc__ += _keras_common.parity(keras3=False)
+
+
+# --- tf_keras.optimizers.schedules -------------------------------------------------------------------
+
+
+def exponential_decay(
+  initial_learning_rate: float,
+  decay_steps: Any,
+  decay_rate: Any,
+  staircase: bool = False,
+  name: str | None = None,
+) -> _keras_schedules.KerasSchedule:
+  return _keras_schedules.exponential_decay(**locals(), cls="oj.tf_keras.exponential_decay")
+
+
+def piecewise_constant_decay(
+  boundaries: Any, values: Any, name: str | None = None
+) -> _keras_schedules.KerasSchedule:
+  return _keras_schedules.piecewise_constant_decay(**locals(), cls="oj.tf_keras.piecewise_constant_decay")
+
+
+def polynomial_decay(
+  initial_learning_rate: float,
+  decay_steps: Any,
+  end_learning_rate: Any = 0.0001,
+  power: Any = 1.0,
+  cycle: bool = False,
+  name: str | None = None,
+) -> _keras_schedules.KerasSchedule:
+  return _keras_schedules.polynomial_decay(**locals(), cls="oj.tf_keras.polynomial_decay")
+
+
+def inverse_time_decay(
+  initial_learning_rate: float,
+  decay_steps: Any,
+  decay_rate: Any,
+  staircase: bool = False,
+  name: str | None = None,
+) -> _keras_schedules.KerasSchedule:
+  return _keras_schedules.inverse_time_decay(**locals(), cls="oj.tf_keras.inverse_time_decay")
+
+
+def cosine_decay(
+  initial_learning_rate: float,
+  decay_steps: Any,
+  alpha: Any = 0.0,
+  name: str | None = None,
+  warmup_target: Any = None,
+  warmup_steps: Any = 0,
+) -> _keras_schedules.KerasSchedule:
+  return _keras_schedules.cosine_decay(**locals(), cls="oj.tf_keras.cosine_decay")
+
+
+def cosine_decay_restarts(
+  initial_learning_rate: float,
+  first_decay_steps: Any,
+  t_mul: Any = 2.0,
+  m_mul: Any = 1.0,
+  alpha: Any = 0.0,
+  name: str | None = None,
+) -> _keras_schedules.KerasSchedule:
+  return _keras_schedules.cosine_decay_restarts(**locals(), cls="oj.tf_keras.cosine_decay_restarts")
+
+
+for _fn in (
+  exponential_decay, piecewise_constant_decay, polynomial_decay, inverse_time_decay, cosine_decay,
+  cosine_decay_restarts,
+):  # fmt: skip
+  _fn.__doc__ = _keras_schedules.doc(_fn.__name__, keras3=False)
+del _fn

@@ -53,7 +53,7 @@ I32_MAX = 2**31 - 1
 
 # --- values whose repr is the code that makes them ---------------------------------------------------
 
-NAMESPACE = {"oj": oj, "jnp": jnp, "np": np, "optax": optax, "inf": inf, "nan": nan}
+NAMESPACE = {"oj": oj, "jax": jax, "jnp": jnp, "np": np, "optax": optax, "inf": inf, "nan": nan}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -632,6 +632,7 @@ TRANSFORMS: dict[str, dict[str, Any]] = {
   "oj.decoupled_weight_decay": {"weight_decay": WD, "learning_rate": LR},
   "oj.trace": {"decay": MOMENTUM, "accumulator_dtype": ACC_DTYPE},
   "oj.scale_by_learning_rate": {"learning_rate": LR, "flip_sign": FLAG},
+  "oj.param_groups": {},  # transforms and selectors: ENTRY_OVERRIDES
   "oj.paddle.rmsprop": {
     "learning_rate": LR_NO_INT,
     "rho": DECAY,
@@ -747,6 +748,25 @@ TRANSFORMS: dict[str, dict[str, Any]] = {
     "min_lr": Real(lo=0.0, span=(0.0, 0.01), edges=(0.0,), below="gray"),
     "epsilon": Real(lo=0.0, span=(0.0, 1e-3), edges=(0.0,), below="gray"),
   },
+}
+
+TRANSFORMS["oj.torch.reduce_lr_on_plateau"] = {  # PyTorch checks factor < 1 and the modes; the rest is gray
+  "lr": Real(lo=0.0, span=(1e-4, 1.0), log=True, below="gray"),
+  "mode": Choice(("min", "max")),
+  "factor": Real(lo=0.0, hi=1.0, hi_open=True, span=(0.0, 0.99), below="gray"),
+  "patience": Int(lo=0, span=(0, 3), floats="gray"),
+  "threshold": Real(lo=0.0, span=(0.0, 0.1), edges=(0.0,), below="gray"),
+  "threshold_mode": Choice(("rel", "abs")),
+  "cooldown": Int(lo=0, span=(0, 3), floats="gray"),
+  # a list is PyTorch's one min_lr per parameter group
+  "min_lr": Real(
+    lo=0.0,
+    span=(0.0, 0.01),
+    edges=(0.0,),
+    below="gray",
+    bad=("str", "array of shape (2,)", "bool", "nan", "None", "callable (no schedule here)"),
+  ),
+  "eps": Real(lo=0.0, span=(0.0, 1e-3), edges=(0.0,), below="gray"),
 }
 
 #: Extra keyword arguments of ``update`` (the registry's ``extra_args``).
@@ -878,6 +898,14 @@ SCHEDULES: dict[str, dict[str, Any]] = {
     "steps_per_epoch": S_STEPS,
   },
 }
+
+
+def base_kwargs(entry: registry.Entry) -> dict[str, Any]:
+  """The registry's configuration of an entry, in its form for any tree (`registry.Entry.any_tree`:
+  the fuzz's trees need not hold the matrices and vectors of the registry's parameter groups; several
+  groups are tested in test_param_groups.py, test_paddle_groups.py and the golden families)."""
+  return {**entry.kwargs, **entry.any_tree}
+
 
 #: Registry entries whose variant must not be redrawn: argument -> None (kept from the registry).
 ENTRY_OVERRIDES: dict[str, dict[str, Any]] = {
@@ -1154,9 +1182,9 @@ def draw_overrides(draw, entry: registry.Entry, *, ci: bool = False) -> dict[str
   repair = REPAIRS.get(base_name(entry))
   if repair is None:
     return overrides
-  merged = {**entry.kwargs, **overrides}
+  merged = {**base_kwargs(entry), **overrides}
   repair(merged)
-  return {k: v for k, v in merged.items() if k in overrides or entry.kwargs.get(k, merged) is not v}
+  return {k: v for k, v in merged.items() if k in overrides or base_kwargs(entry).get(k, merged) is not v}
 
 
 def draw_valid_case(
@@ -1295,7 +1323,7 @@ def check_valid(case: ValidCase, *, twin: bool = True) -> list:
 
   history = []
   with _mode(case.tree.x64):
-    kwargs = build({**entry.kwargs, **case.overrides})
+    kwargs = build({**base_kwargs(entry), **case.overrides})
     extras = build(case.extras)
     run = _run(entry, kwargs, case.tree, case.steps, extras, case.strict, where)
     _, _, _, state0, _ = next(run)
@@ -1399,7 +1427,7 @@ def check_arg(case: ArgCase, *, consequence: bool = True) -> None:
   overrides = {} if extra else {**_invalid_base(entry, case.arg), case.arg: case.value}
   value = build(case.value)
   try:
-    made = entry.factory(**{**entry.kwargs, **build(overrides)})
+    made = entry.factory(**build({**base_kwargs(entry), **overrides}))
     if extra:  # an argument of update: rejected there
       _run_once(entry, made, {**entry.extra_args, case.arg: value})
   except Exception as e:  # noqa: BLE001 - the type is checked below
@@ -1495,7 +1523,7 @@ def check_schedule(case: ScheduleCase) -> None:
   repro = f"{REPRO}check_schedule({case!r})"
   sig = ("schedule", base_name(entry))
   with _mode(case.x64):
-    kwargs = build({**entry.kwargs, **case.overrides})
+    kwargs = build({**base_kwargs(entry), **case.overrides})
     try:
       s = entry.factory(**kwargs)
     except Exception as e:  # noqa: BLE001

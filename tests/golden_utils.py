@@ -102,6 +102,8 @@ def schedule(spec: dict[str, Any], base_lr: float | None = None) -> optax.Schedu
   schedules to it puts the float64 Paddle cases ~1.5e-8 off (measured), above the 1e-12 tolerance.
   """
   inner = _schedule(spec, base_lr)
+  if isinstance(inner, oj.torch.TorchLRScheduler):  # takes the int count itself (and has for_group, momentum)
+    return inner
   return lambda count: inner(jnp.asarray(count, dtype=jnp.result_type(float)))
 
 
@@ -118,17 +120,16 @@ def _schedule(spec: dict[str, Any], base_lr: float | None) -> optax.Schedule:
     if short == "PiecewiseDecay":  # values[i] while count < boundaries[i]
       return _piecewise(kw["values"], kw["boundaries"])
   elif kind.startswith(("tf_keras.optimizers.schedules.", "keras.optimizers.schedules.")):
-    if short == "ExponentialDecay":
-      return optax.exponential_decay(
-        kw["initial_learning_rate"], kw["decay_steps"], kw["decay_rate"], staircase=kw.get("staircase", False)
-      )
-    if short == "PiecewiseConstantDecay":  # values[i] while step <= boundaries[i]
-      return _piecewise(kw["values"], [b + 1 for b in kw["boundaries"]])
-  elif kind.startswith("torch.optim.lr_scheduler."):  # stepped after every optimizer step
-    if short == "StepLR":
-      return optax.exponential_decay(base_lr, kw["step_size"], kw.get("gamma", 0.1), staircase=True)
-    if short == "ExponentialLR":
-      return optax.exponential_decay(base_lr, 1, kw["gamma"])
+    return keras_schedule(kind, kw)
+  elif kind.startswith("torch.optim.lr_scheduler."):  # stepped after every optimizer step: oj.torch's
+    own = {"StepLR": "step_lr", "MultiStepLR": "multi_step_lr", "ConstantLR": "constant_lr", "LinearLR": "linear_lr",
+           "ExponentialLR": "exponential_lr", "PolynomialLR": "polynomial_lr", "CosineAnnealingLR": "cosine_annealing_lr",
+           "CosineAnnealingWarmRestarts": "cosine_annealing_warm_restarts", "CyclicLR": "cyclic_lr",
+           "OneCycleLR": "one_cycle_lr"}  # fmt: skip
+    if short in ("CyclicLR", "OneCycleLR"):  # they set the optimizer's lr themselves
+      return getattr(oj.torch, own[short])(**kw)
+    if short in own:
+      return getattr(oj.torch, own[short])(base_lr, **kw)
   raise NotImplementedError(f"no mapping for schedule {kind}")
 
 
@@ -143,9 +144,10 @@ def _paddle_clip(spec: dict[str, Any]) -> Any:
   raise NotImplementedError(spec["type"])
 
 
-def _paddle_weight_decay(spec: dict[str, Any] | None) -> Any:
-  if spec is None:
-    return None
+def _paddle_weight_decay(spec: dict[str, Any] | float | None) -> Any:
+  """A weight-decay spec as ours (a float, as a parameter group may give it, unchanged)."""
+  if spec is None or not isinstance(spec, dict):
+    return spec
   if spec["type"] == "float":
     return spec["value"]
   short = spec["type"].rsplit(".", 1)[-1]
@@ -153,9 +155,29 @@ def _paddle_weight_decay(spec: dict[str, Any] | None) -> Any:
 
 
 def _paddle(config: dict[str, Any], preset: Callable) -> optax.GradientTransformation:
+  """Paddle's kwargs, with ``param_attrs`` ({leaf: ParamAttr kwargs}) as a function of the leaf's path
+  and ``parameters`` (groups listing leaf names) with selectors of the leaves they name."""
   kwargs = dict(config["kwargs"])
   if config["schedule"] is not None:
     kwargs["learning_rate"] = schedule(config["schedule"])
+  if "param_attrs" in kwargs:
+    attrs = {
+      leaf: oj.paddle.ParamAttr(
+        **{k: _paddle_weight_decay(v) if k == "regularizer" else v for k, v in a.items()}
+      )
+      for leaf, a in kwargs["param_attrs"].items()
+    }
+    kwargs["param_attrs"] = lambda path, leaf: attrs.get(path)
+  if "parameters" in kwargs:
+    groups = []
+    for g in kwargs["parameters"]:
+      group = {**g, "params": lambda path, leaf, names=frozenset(g["params"]): path in names}
+      if "weight_decay" in g:
+        group["weight_decay"] = _paddle_weight_decay(g["weight_decay"])
+      if g.get("grad_clip") is not None:
+        group["grad_clip"] = _paddle_clip(g["grad_clip"])
+      groups.append(group)
+    kwargs["parameters"] = groups
   (clip,) = config["clip"] or [None]
   return preset(
     **kwargs,
@@ -164,15 +186,41 @@ def _paddle(config: dict[str, Any], preset: Callable) -> optax.GradientTransform
   )
 
 
+# Keras's schedule classes -> ours (oj.keras for Keras 3, oj.tf_keras for tf_keras), by class name.
+KERAS_SCHEDULES = {
+  "ExponentialDecay": "exponential_decay",
+  "PiecewiseConstantDecay": "piecewise_constant_decay",
+  "PolynomialDecay": "polynomial_decay",
+  "InverseTimeDecay": "inverse_time_decay",
+  "CosineDecay": "cosine_decay",
+  "CosineDecayRestarts": "cosine_decay_restarts",
+}
+
+
+def keras_schedule(kind: str, kwargs: dict[str, Any]) -> Any:
+  """``tf_keras.optimizers.schedules.X(**kwargs)`` / ``keras.optimizers.schedules.X(**kwargs)`` as ours."""
+  framework, short = kind.split(".", 1)[0], kind.rsplit(".", 1)[-1]
+  module = oj.keras if framework == "keras" else oj.tf_keras
+  return getattr(module, KERAS_SCHEDULES[short])(**kwargs)
+
+
 def _keras(config: dict[str, Any], preset: Callable) -> optax.GradientTransformation:
+  """Keras's kwargs (``loss_scale_factor`` and ``gradient_accumulation_steps`` among them) go to our
+  preset; a ``weight_decay`` spec's ``exclude_from_weight_decay`` (``var_list``: leaf names, and
+  ``var_names``) goes to the returned object's method, as Keras users call it."""
   kwargs = dict(config["kwargs"])
   if config["schedule"] is not None:
     kwargs["learning_rate"] = schedule(config["schedule"])
   for clip in config["clip"]:  # clipnorm / clipvalue / global_clipnorm keyword arguments
     kwargs[clip["type"]] = clip["kwargs"]["value"]
-  if config["weight_decay"] is not None:
-    kwargs["weight_decay"] = config["weight_decay"]["value"]
-  return preset(**kwargs)
+  wd = config["weight_decay"]
+  if wd is not None:
+    kwargs["weight_decay"] = wd["value"]
+  tx = preset(**kwargs)
+  if wd is not None and "exclude_from_weight_decay" in wd:
+    excluded = wd["exclude_from_weight_decay"]
+    tx = tx.exclude_from_weight_decay(var_list=excluded.get("var_list"), var_names=excluded.get("var_names"))
+  return tx
 
 
 def _torch_clip(spec: dict[str, Any]) -> optax.GradientTransformation:
@@ -184,10 +232,17 @@ def _torch_clip(spec: dict[str, Any]) -> optax.GradientTransformation:
   raise NotImplementedError(spec["type"])
 
 
+def _leaf_names(names: list[str]) -> Callable[[str, Any], bool]:
+  """A parameter group's selector from the leaf names a case lists."""
+  return lambda path, leaf: path in names
+
+
 def _torch(config: dict[str, Any], preset: Callable) -> optax.GradientTransformation:
   kwargs = dict(config["kwargs"])
+  if "param_groups" in kwargs:  # the leaf names a group lists -> a selector
+    kwargs["param_groups"] = [{**g, "params": _leaf_names(g["params"])} for g in kwargs["param_groups"]]
   if config["schedule"] is not None:
-    kwargs["lr"] = schedule(config["schedule"], base_lr=kwargs["lr"])
+    kwargs["lr"] = schedule(config["schedule"], base_lr=kwargs["lr"])  # it scales each group's own lr
   if config["weight_decay"] is not None:
     kwargs["weight_decay"] = config["weight_decay"]["value"]
   # PyTorch users call clip_grad_*_ before step(): clips go in front, in call order.
@@ -227,7 +282,7 @@ def replay(tx: optax.GradientTransformation, case: GoldenCase, *, average: bool 
     params, state = carry
     updates, state = tx.update(g, state, params)
     params = optax.apply_updates(params, updates)
-    return (params, state), ((params, oj.ema_params(state)) if average else params)
+    return (params, state), ((params, oj.ema_params(state, params)) if average else params)
 
   @jax.jit
   def run(params, grads):

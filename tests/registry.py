@@ -17,6 +17,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import jax
+
 import optim_jax as oj
 
 
@@ -30,9 +32,39 @@ class Entry:
   extra_args: dict[str, Any] = dataclasses.field(default_factory=dict)
   needs_params: bool = True
   state_follows_params: bool = True  # False where a state buffer has its own dtype (e.g. master weights)
+  # kwargs replacing those that need the contract's tree (parameter groups of matrices and vectors), for
+  # the suites that step other trees (the fuzz, the Flax model): one group over every leaf
+  any_tree: dict[str, Any] = dataclasses.field(default_factory=dict)
 
   def make(self, **overrides: Any):
     return self.factory(**{**self.kwargs, **overrides})
+
+
+# Parameter-group selectors of the entries below: matrices, and the rest (vectors, scalars, empty leaves).
+def MATRICES(path, leaf):  # noqa: N802 - constants of the tables
+  return leaf.ndim == 2
+
+
+def VECTORS(path, leaf):  # noqa: N802
+  return leaf.ndim <= 1
+
+
+def PADDLE_ATTRS(path, leaf):  # noqa: N802 - per-leaf attributes of the oj.paddle entries below
+  if leaf.ndim == 2:
+    return oj.paddle.ParamAttr(learning_rate=2.0, regularizer=oj.paddle.l1_decay(0.01))
+  return oj.paddle.ParamAttr(trainable=False) if leaf.ndim == 0 else oj.paddle.ParamAttr(need_clip=False)
+
+
+def BIASES(path, leaf):  # noqa: N802 - the Keras entries' exclude_from_weight_decay: leaves named b or bias
+  return path.rsplit("/", 1)[-1] in ("b", "bias")
+
+
+def EVERY(path, leaf):  # noqa: N802 - one group over every leaf (Entry.any_tree)
+  return True
+
+
+TORCH_ONE_GROUP = dict(param_groups=[{"params": EVERY, "lr": 0.003, "weight_decay": 0.0}])
+PADDLE_ONE_GROUP = dict(parameters=[{"params": EVERY, "learning_rate": 0.5}])
 
 
 # The tables below keep one entry per line.
@@ -113,6 +145,38 @@ ENTRIES: list[Entry] = [
         ("lr", "weight_decay"), ("lr", "weight_decay")),
   Entry("oj.torch.asgd", oj.torch.asgd, dict(lr=0.05, lambd=0.01, t0=1.0, weight_decay=0.01, maximize=True),
         ("lr", "lambd", "alpha", "t0", "weight_decay"), ("lr", "weight_decay")),
+  # --- parameter groups ---------------------------------------------------------------------------
+  Entry("oj.param_groups", oj.param_groups,
+        dict(transforms=[oj.torch.rmsprop(lr=0.01, momentum=0.9), oj.scale_by_learning_rate(0.1)],
+             selectors=[MATRICES, VECTORS]),
+        any_tree=dict(transforms=[oj.torch.rmsprop(lr=0.01, momentum=0.9)], selectors=[EVERY])),
+  Entry("oj.param_groups[labels]", oj.param_groups,
+        dict(transforms=[oj.torch.radam(lr=0.01), oj.paddle.asgd(0.01, batch_num=2)], selectors=["m", ("v", "s")],
+             param_labels=lambda t: jax.tree.map(lambda p: {2: "m", 1: "v", 0: "s"}[p.ndim], t)),
+        any_tree=dict(transforms=[oj.torch.radam(lr=0.01)], selectors=["m"],
+                      param_labels=lambda t: jax.tree.map(lambda p: "m", t))),
+  Entry("oj.torch.rmsprop[param_groups]", oj.torch.rmsprop,
+        dict(lr=0.01, momentum=0.9, weight_decay=0.01, param_groups=[
+          {"params": MATRICES, "centered": True}, {"params": VECTORS, "lr": 0.001, "weight_decay": 0.0}]),
+        ("lr", "alpha", "eps", "momentum"), ("lr", "weight_decay"), any_tree=TORCH_ONE_GROUP),
+  Entry("oj.torch.radam[param_groups]", oj.torch.radam,
+        dict(lr=0.01, param_groups=[{"params": MATRICES, "betas": (0.8, 0.9)},
+                                    {"params": VECTORS, "weight_decay": 0.1, "decoupled_weight_decay": True}]),
+        ("lr", "eps"), ("lr",), any_tree=TORCH_ONE_GROUP),
+  Entry("oj.torch.asgd[param_groups]", oj.torch.asgd,
+        dict(lr=0.05, t0=1.0, param_groups=[{"params": MATRICES, "lambd": 0.01}, {"params": VECTORS, "lr": 0.01}]),
+        ("lr", "lambd"), ("lr",), any_tree=TORCH_ONE_GROUP),
+  Entry("oj.paddle.rmsprop[parameters]", oj.paddle.rmsprop,
+        dict(learning_rate=0.01, momentum=0.9, weight_decay=0.01, grad_clip=oj.paddle.clip_grad_by_global_norm(1.0),
+             parameters=[{"params": MATRICES, "learning_rate": 0.5, "centered": True},
+                         {"params": VECTORS, "weight_decay": oj.paddle.l1_decay(0.01), "rho": 0.8}],
+             param_attrs=lambda path, leaf: oj.paddle.ParamAttr(need_clip=False) if leaf.ndim == 1 else None),
+        ("learning_rate", "rho", "momentum"), ("learning_rate", "weight_decay"), any_tree=PADDLE_ONE_GROUP),
+  Entry("oj.paddle.asgd[parameters,param_attrs]", oj.paddle.asgd,
+        dict(learning_rate=0.01, batch_num=3, weight_decay=0.01, param_attrs=PADDLE_ATTRS,
+             parameters=[{"params": MATRICES, "learning_rate": 0.5, "grad_clip": oj.paddle.clip_grad_by_norm(1.0)},
+                         {"params": VECTORS, "weight_decay": oj.paddle.l2_decay(0.1)}]),
+        ("learning_rate",), ("learning_rate", "weight_decay"), extra_args=dict(index=1), any_tree=PADDLE_ONE_GROUP),
   # --- parameter EMA -----------------------------------------------------------------------------
   Entry("oj.param_ema", oj.param_ema, dict(momentum=0.9, overwrite_frequency=2), ("momentum",)),
   Entry("oj.param_ema[warm_start]", oj.param_ema, dict(momentum=0.9, warm_start=True), ("momentum",)),
@@ -124,6 +188,19 @@ ENTRIES: list[Entry] = [
   Entry("oj.keras.rmsprop[ema]", oj.keras.rmsprop,
         dict(learning_rate=0.01, momentum=0.9, use_ema=True, ema_momentum=0.9, ema_overwrite_frequency=3),
         ("learning_rate", "ema_momentum"), ("learning_rate",)),
+  # --- Keras: exclude_from_weight_decay, gradient accumulation, loss scaling ----------------------------
+  # (predicates: a name must match a path of the tree, and the suites step these on many trees;
+  # tests/test_keras_options.py checks names, paths and masks)
+  Entry("oj.keras.rmsprop[exclude, accumulate 2, ema]", oj.keras.rmsprop,
+        dict(learning_rate=0.01, momentum=0.9, weight_decay=0.05, gradient_accumulation_steps=2, use_ema=True,
+             ema_momentum=0.9, ema_overwrite_frequency=3, exclude_from_weight_decay=BIASES),
+        ("learning_rate", "weight_decay", "ema_momentum"), ("learning_rate", "weight_decay")),
+  Entry("oj.keras.rmsprop[loss scale, accumulate 3]", oj.keras.rmsprop,
+        dict(learning_rate=0.01, momentum=0.9, centered=True, loss_scale_factor=8.0, gradient_accumulation_steps=3,
+             clipnorm=1.0), ("learning_rate", "rho"), ("learning_rate",)),
+  Entry("oj.tf_keras.rmsprop[exclude fn]", oj.tf_keras.rmsprop,
+        dict(learning_rate=0.01, momentum=0.9, weight_decay=0.05, global_clipnorm=1.0, exclude_from_weight_decay=VECTORS),
+        ("learning_rate", "weight_decay"), ("learning_rate", "weight_decay")),
   # --- ReduceOnPlateau ---------------------------------------------------------------------------
   Entry("oj.schedules.reduce_on_plateau", oj.schedules.reduce_on_plateau,
         dict(learning_rate=0.1, factor=0.5, patience=0, cooldown=1, min_lr=0.001),
@@ -132,12 +209,40 @@ ENTRIES: list[Entry] = [
   Entry("oj.schedules.reduce_on_plateau[max,abs]", oj.schedules.reduce_on_plateau,
         dict(learning_rate=0.1, mode="max", threshold_mode="abs", patience=1, min_lr=0.02),
         ("factor", "min_lr"), extra_args={"metric": 0.5}, needs_params=False),
+  Entry("oj.torch.reduce_lr_on_plateau", oj.torch.reduce_lr_on_plateau,
+        dict(lr=0.1, factor=0.5, patience=0, cooldown=1, min_lr=0.001),
+        ("lr", "factor", "threshold", "min_lr", "eps"), extra_args={"metric": 0.5}, needs_params=False),
+  Entry("oj.torch.reduce_lr_on_plateau[max,abs]", oj.torch.reduce_lr_on_plateau,
+        dict(lr=0.1, mode="max", threshold_mode="abs", patience=1, min_lr=0.02),
+        ("factor", "min_lr"), extra_args={"metric": 0.5}, needs_params=False),
 ]
+
+def is_preset(entry: Entry) -> bool:
+  """A framework optimizer: ``oj.<framework>.<optimizer>[variant]``, not a clip, a regulariser or a
+  plateau scheduler (which the suites that train a model chain with an optimizer, or skip)."""
+  parts = entry.name.split("[")[0].split(".")
+  return (
+    len(parts) == 3
+    and parts[1] in ("paddle", "torch", "keras", "tf_keras")
+    and not parts[2].startswith(("clip_", "reduce_"))
+    and not parts[2].endswith("_decay")
+  )
+
+
+PRESETS = [e for e in ENTRIES if is_preset(e)]
 
 # Public callables that are not transformation factories (helpers that read or write a state).
 NOT_TRANSFORMS = {
   "ema_params", "get_lr", "set_lr", "global_norm", "inject_hyperparams", "state_sharding", "apply_gradients",
   "restore_state",
+  # oj.torch's lr schedulers: TorchLRScheduler schedules (float64 under x64), tested in test_torch_lr_scheduler.py
+  "lambda_lr", "multiplicative_lr", "step_lr", "multi_step_lr", "constant_lr", "linear_lr", "exponential_lr",
+  "polynomial_lr", "cosine_annealing_lr", "cosine_annealing_warm_restarts", "cyclic_lr", "one_cycle_lr",
+  "sequential_lr", "chained_scheduler",
+  # oj.keras / oj.tf_keras schedules (tests/test_keras_schedules.py checks them against both Kerases, under
+  # jit and vmap, float32 under x64, and as learning_rate and weight_decay of the Keras presets)
+  "cosine_decay", "cosine_decay_restarts", "exponential_decay", "inverse_time_decay", "piecewise_constant_decay",
+  "polynomial_decay",
 }
 
 # Schedules (oj.schedules): name -> (factory, kwargs). The contract suite checks each under jit and

@@ -15,6 +15,7 @@ PRIMITIVES = [
   "scale_by_rms_paddle", "scale_by_rms_torch", "scale_by_radam", "sag_average", "clip_by_value", "clip_by_norm",
   "clip_by_global_norm", "add_l2_decay", "add_l1_decay", "decoupled_weight_decay", "param_ema", "ema_params",
   "multi_precision", "get_lr", "set_lr", "trace", "scale_by_learning_rate", "averaged_sgd", "state_sharding",
+  "param_groups", "apply_gradients", "restore_state",
 ]  # fmt: skip
 PRESETS = {
   "paddle": ["rmsprop", "radam", "asgd", "l2_decay", "l1_decay", "clip_grad_by_value", "clip_grad_by_norm",

@@ -25,15 +25,9 @@ from tests import registry
 STEPS, K = 4, 2  # the run's length and the step the checkpoint is written at
 ORDER = [2, 0, 1, 1]  # the batch of each step, shuffled; SAG gets it as index=
 N_BATCHES = 3
-PREFIXES = ("oj.paddle.", "oj.torch.", "oj.keras.", "oj.tf_keras.")
 
 
-def _is_optimizer(entry: registry.Entry) -> bool:
-  short = entry.factory.__name__
-  return entry.name.startswith(PREFIXES) and not short.startswith("clip_") and not short.endswith("_decay")
-
-
-PRESETS = [e for e in registry.ENTRIES if _is_optimizer(e)]
+PRESETS = registry.PRESETS
 
 
 def _clip(entry: registry.Entry) -> optax.GradientTransformation:
@@ -48,7 +42,7 @@ def _clip(entry: registry.Entry) -> optax.GradientTransformation:
 def _tx(entry: registry.Entry) -> optax.GradientTransformation:
   lr = next(k for k in entry.schedules if k in ("learning_rate", "lr"))
   schedule = oj.schedules.exponential_decay(learning_rate=entry.kwargs[lr], gamma=0.7)
-  return optax.chain(_clip(entry), entry.make(**{lr: schedule}))
+  return optax.chain(_clip(entry), entry.make(**entry.any_tree, **{lr: schedule}))  # a one-kernel model
 
 
 def _extra(entry: registry.Entry, t: int) -> dict:

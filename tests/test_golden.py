@@ -28,6 +28,9 @@ FAMILIES = {  # family -> the frameworks it was recorded from
   "radam": ("paddle", "torch"),
   "asgd": ("paddle", "torch"),
   "ema": ("tf_keras", "keras"),
+  "paddle_groups": ("paddle",),
+  "torch_groups": ("torch",),
+  "keras_options": ("tf_keras", "keras"),
 }
 CASES = [(family, name) for family in FAMILIES for name in golden_utils.case_names(family)]
 AVERAGES = {"ax", "average"}  # the extras that are the framework's parameter average

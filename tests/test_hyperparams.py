@@ -194,3 +194,17 @@ def test_every_factory_under_oj_inject_hyperparams_bfloat16(entry):
       chex.assert_trees_all_equal_dtypes(u1, g)
       chex.assert_trees_all_close(u1, u2, rtol=1e-6, atol=0)
       params = optax.apply_updates(params, u1)
+
+
+def test_get_lr_reads_reduce_on_plateau_and_set_lr_refuses_it():
+  """Paddle's get_lr() under ReduceOnPlateau is its last_lr; set_lr of a scheduler's rate is refused."""
+  tx = optax.chain(oj.paddle.rmsprop(1.0), oj.schedules.reduce_on_plateau(0.1, factor=0.5, patience=0))
+  params = jnp.zeros(2)
+  state = tx.init(params)
+  assert float(oj.get_lr(state)) == pytest.approx(0.1)
+  update = jax.jit(tx.update)
+  for metric in (1.0, 2.0):  # no better: the rate halves after the second epoch
+    _, state = update(jnp.ones(2), state, params, metric=metric)
+  assert float(oj.get_lr(state)) == pytest.approx(0.05)
+  with pytest.raises(ValueError, match="reduce_on_plateau's"):
+    oj.set_lr(state, 0.3)

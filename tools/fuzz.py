@@ -51,7 +51,7 @@ def _check_jit(case: fz.ValidCase) -> None:
   entry = fz.ENTRIES[case.entry]
   repro = f"{fz.REPRO}check_valid({case!r})  # under jax.jit: tools/fuzz.py _check_jit"
   with fz._mode(case.tree.x64):
-    tx = entry.factory(**fz.build({**entry.kwargs, **case.overrides}))
+    tx = entry.factory(**fz.build({**fz.base_kwargs(entry), **case.overrides}))
     extras = fz.build(case.extras)
     traces = []
 

@@ -72,6 +72,11 @@ FAMILIES = {
   "asgd": "golden_cases.asgd",
   "schedules": "golden_cases.schedule_rmsprop",
   "schedules/lr": "golden_cases.schedules",
+  "paddle_groups": "golden_cases.paddle_groups",
+  "torch_groups": "golden_cases.torch_groups",
+  "keras_options": "golden_cases.keras_options",
+  "keras_schedules": "golden_cases.keras_schedules",
+  "torch_lr": "golden_cases.torch_lr",
 }
 
 ROOT = Path(__file__).resolve().parent.parent

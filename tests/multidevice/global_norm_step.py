@@ -24,6 +24,7 @@ from jax.sharding import PartitionSpec as P  # noqa: E402
 
 import optim_jax as oj  # noqa: E402
 from optim_jax._clipping import global_norm  # noqa: E402
+from tests.multidevice import report  # noqa: E402
 
 N = 8
 TOL = 1e-6
@@ -143,11 +144,7 @@ def main() -> int:
   failures = []
   check_global_norm(failures)
   check_asgd_zero1(failures)
-  for f in failures:
-    print("FAIL", f)
-  if not failures:
-    print("ok global_norm_step")
-  return 1 if failures else 0
+  return report(failures, "ok global_norm_step")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import time
 import traceback
 
 SAVE_AT, STEPS = 2, 4
-PRESET_MODULES = ("paddle", "torch", "keras", "tf_keras")
 # XLA:CPU's optimisation passes take most of the compile time and change nothing here but speed (a
 # few ulps at most: no fast math either way): without them the programs of this test and of
 # tests/test_pmap.py compile several times faster. Dropped if this XLA does not know one of them.
@@ -51,19 +50,10 @@ def compiler_options() -> dict:
 
 
 def presets():
-  """The registry's optimizer presets: ``oj.<framework>.<name>[variant]``, not the clip/decay factories."""
+  """The registry's optimizer presets (`registry.PRESETS`)."""
   from tests import registry
 
-  def is_preset(entry):
-    parts = entry.name.split("[")[0].split(".")
-    return (
-      len(parts) == 3
-      and parts[1] in PRESET_MODULES
-      and not parts[2].startswith("clip_")
-      and not parts[2].endswith("_decay")
-    )
-
-  return [e for e in registry.ENTRIES if is_preset(e)]
+  return registry.PRESETS
 
 
 def problem():

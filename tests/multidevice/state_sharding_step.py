@@ -22,6 +22,7 @@ from jax.sharding import AxisType, NamedSharding  # noqa: E402
 from jax.sharding import PartitionSpec as P  # noqa: E402
 
 import optim_jax as oj  # noqa: E402
+from tests.multidevice import report  # noqa: E402
 
 STEPS = 5
 ZERO1 = {
@@ -166,11 +167,7 @@ def main() -> int:
       s_rep = jax.device_put(s_host, oj.state_sharding(tx, params))
       compare(f"4x2 Explicit {name}", p_rep, s_rep, p_z, s_z, sh_z, 4, failures)
 
-  for f in failures:
-    print("FAIL", f)
-  if not failures:
-    print("ok state_sharding")
-  return 1 if failures else 0
+  return report(failures, "ok state_sharding")
 
 
 if __name__ == "__main__":

@@ -85,21 +85,55 @@ def _loop(
   return Trajectory(_stack(params), np.asarray(lrs, np.float64), {k: _stack(v) for k, v in extras.items()})
 
 
+def _paddle_regularizer(spec: Any) -> Any:
+  """A weight-decay spec (`harness.float_wd`, `harness.l2`, `harness.l1`) as Paddle takes it."""
+  if spec is None or not isinstance(spec, dict):
+    return spec  # None, or a float in a parameter group
+  return spec["value"] if spec["type"] == "float" else _build(spec)
+
+
+def _paddle_param_attr(spec: dict[str, Any] | None) -> Any:
+  """``paddle.ParamAttr(**spec)``, its ``regularizer`` a weight-decay spec; None for Paddle's default."""
+  import paddle
+
+  if spec is None:
+    return None
+  return paddle.ParamAttr(**{k: _paddle_regularizer(v) if k == "regularizer" else v for k, v in spec.items()})
+
+
+def _paddle_groups(groups: list[dict[str, Any]], by_name: dict[str, Any]) -> list[dict[str, Any]]:
+  """Parameter groups ``{"params": [leaf names], <key>: value}`` with Paddle's objects: a group's
+  ``weight_decay`` and ``grad_clip`` are specs (None as given); leaves in no group are not given."""
+  out = []
+  for g in groups:
+    group = {**g, "params": [by_name[n] for n in g["params"]]}
+    if "weight_decay" in g:
+      group["weight_decay"] = _paddle_regularizer(g["weight_decay"])
+    if "grad_clip" in g:
+      group["grad_clip"] = _build(g["grad_clip"])
+    out.append(group)
+  return out
+
+
 def run_paddle(case: Case, init: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> Trajectory:
   """Paddle dygraph: the gradient reaches ``p.grad`` through ``backward()`` of sum(p * g)."""
   import paddle
 
   paddle.set_device("cpu")
+  kwargs = dict(case.kwargs)
+  # per-parameter attributes {leaf: {ParamAttr kwargs}} and groups [{"params": [leaf names], ...}]
+  attrs = kwargs.pop("param_attrs", {})
+  groups = kwargs.pop("parameters", None)
   variables = [
     paddle.create_parameter(
       shape=list(init[name].shape),
       dtype=case.dtype,
+      attr=_paddle_param_attr(attrs.get(name)),
       default_initializer=paddle.nn.initializer.Assign(init[name]),
     )
     for name in case.leaves
   ]
   sched = _build(case.schedule)
-  kwargs = dict(case.kwargs)
   if sched is not None:
     kwargs["learning_rate"] = sched
   dotted_clips = [c for c in case.clip if _is_dotted(c["type"])]
@@ -108,9 +142,11 @@ def run_paddle(case: Case, init: dict[str, np.ndarray], grads: dict[str, np.ndar
   if dotted_clips:
     kwargs["grad_clip"] = _build(dotted_clips[0])
   if case.weight_decay is not None:
-    wd = case.weight_decay
-    kwargs["weight_decay"] = wd["value"] if wd["type"] == "float" else _build(wd)
-  opt = resolve(case.optimizer)(parameters=variables, **kwargs)
+    kwargs["weight_decay"] = _paddle_regularizer(case.weight_decay)
+  params = (
+    variables if groups is None else _paddle_groups(groups, dict(zip(case.leaves, variables, strict=True)))
+  )
+  opt = resolve(case.optimizer)(parameters=params, **kwargs)
 
   def step(t: int, g: list[np.ndarray]) -> float:
     del t
@@ -132,7 +168,14 @@ def run_torch(case: Case, init: dict[str, np.ndarray], grads: dict[str, np.ndarr
 
   dtype = getattr(torch, case.dtype)
   variables = [torch.nn.Parameter(torch.tensor(init[name], dtype=dtype)) for name in case.leaves]
-  opt = resolve(case.optimizer)(variables, **case.kwargs, **_float_weight_decay(case))
+  kwargs = dict(case.kwargs)
+  groups = kwargs.pop("param_groups", None)
+  if groups is None:
+    params: Any = variables
+  else:  # {"params": [leaf names], <option>: value}; leaves in no group are not given to torch
+    by_name = dict(zip(case.leaves, variables, strict=True))
+    params = [{**g, "params": [by_name[n] for n in g["params"]]} for g in groups]
+  opt = resolve(case.optimizer)(params, **kwargs, **_float_weight_decay(case))
   sched = _build(case.schedule, opt)
   clips = [(resolve(c["type"]), c.get("kwargs", {})) for c in case.clip]
 
@@ -160,12 +203,24 @@ def _keras_optimizer(case: Case) -> tuple[Any, Any]:
   return resolve(case.optimizer)(**kwargs), sched
 
 
+def _keras_exclusion(case: Case, opt: Any, variables: list) -> None:
+  """A weight decay spec's ``exclude_from_weight_decay`` ({"var_list": leaf names, "var_names": patterns}):
+  the optimizer's own method, called before it is built, with the variables of those leaves."""
+  wd = case.weight_decay
+  if wd is None or "exclude_from_weight_decay" not in wd:
+    return
+  excluded = wd["exclude_from_weight_decay"]
+  var_list = [variables[case.leaves.index(name)] for name in excluded.get("var_list") or ()]
+  opt.exclude_from_weight_decay(var_list=var_list or None, var_names=excluded.get("var_names"))
+
+
 def run_tf_keras(case: Case, init: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> Trajectory:
   """tf_keras (Keras 2): ``apply_gradients`` on tf.Variables; lr = the value used for that step."""
   import tensorflow as tf
 
   variables = [tf.Variable(init[name], dtype=case.dtype, name=name) for name in case.leaves]
   opt, _ = _keras_optimizer(case)
+  _keras_exclusion(case, opt, variables)
 
   def step(t: int, g: list[np.ndarray]) -> float:
     del t
@@ -184,6 +239,7 @@ def run_keras(case: Case, init: dict[str, np.ndarray], grads: dict[str, np.ndarr
     raise RuntimeError("Keras 3 goldens are made with KERAS_BACKEND=tensorflow")
   variables = [keras.Variable(init[name], dtype=case.dtype, name=name) for name in case.leaves]
   opt, _ = _keras_optimizer(case)
+  _keras_exclusion(case, opt, variables)  # (loss_scale_factor, gradient_accumulation_steps: kwargs)
   opt.build(variables)
 
   def step(t: int, g: list[np.ndarray]) -> float:

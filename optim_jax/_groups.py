@@ -29,7 +29,21 @@ def _is_labels(selector: Any) -> bool:
   )
 
 
-def _expand(mask: Any, tree: Any, where: str) -> list[bool]:
+def predicate_bools(fn: Any, tree: Any, what: str) -> list[bool]:
+  """``fn(path, leaf)`` for every leaf of ``tree`` (path: `_tree.path_name`), each a Python bool."""
+  out = []
+  for p, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+    path = _tree.path_name(p)
+    b = fn(path, leaf)
+    if not isinstance(b, (bool, np.bool_)):
+      raise TypeError(
+        f"{what} takes (path, leaf) and returns a Python bool; got {type(b).__name__} for {path!r}"
+      )
+    out.append(bool(b))
+  return out
+
+
+def mask_bools(mask: Any, tree: Any, where: str) -> list[bool]:
   """The bools of a mask that has the structure of ``tree`` (or is a prefix of it), one per leaf."""
   mask_items = jax.tree_util.tree_flatten_with_path(mask)[0]
   for path, m in mask_items:
@@ -76,17 +90,9 @@ def group_masks(
         )
       bools = [lab in wanted for lab in labels]
     elif callable(sel):
-      bools = []
-      for path, (_, leaf) in zip(paths, leaves_with_path, strict=True):
-        b = sel(path, leaf)
-        if not isinstance(b, (bool, np.bool_)):
-          raise TypeError(
-            f"{name}: a selector function takes (path, leaf) and returns a Python bool; got "
-            f"{type(b).__name__} for {path!r}"
-          )
-        bools.append(bool(b))
+      bools = predicate_bools(sel, tree, f"{name}: a selector function")
     else:
-      bools = _expand(sel, tree, name)
+      bools = mask_bools(sel, tree, name)
     if not any(bools):
       raise ValueError(f"{name} selects no parameter")
     per_group.append(bools)

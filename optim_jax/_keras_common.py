@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from optim_jax import _base, _tree, _validation
+from optim_jax import _base, _groups, _tree, _validation
 from optim_jax._accumulation import accumulate_gradients
 from optim_jax._clipping import clip_by_global_norm, clip_by_norm, clip_by_value
 from optim_jax._ema import param_ema
@@ -140,16 +140,7 @@ class Exclusion:
     if spec is None:
       return [False] * len(paths)
     if callable(spec):
-      out = []
-      for path, leaf in _paths(tree):
-        b = spec(path, leaf)
-        if not isinstance(b, (bool, np.bool_)):
-          raise TypeError(
-            f"{where}: a var_list function takes (path, leaf) and returns a Python bool; got "
-            f"{type(b).__name__} for {path!r}"
-          )
-        out.append(bool(b))
-      return out
+      return _groups.predicate_bools(spec, tree, f"{where}: a var_list function")
     if _is_names(spec):
       unknown = [p for p in spec if p not in paths]
       if unknown:
@@ -157,22 +148,7 @@ class Exclusion:
           f"{where}: var_list names {unknown}, not parameter paths; the paths are {_listing(paths)}"
         )
       return [p in spec for p in paths]
-    mask = jax.tree_util.tree_flatten_with_path(spec)[0]
-    out, used = [], set()
-    for path, _ in jax.tree_util.tree_flatten_with_path(tree)[0]:
-      hit = [i for i, (mpath, _) in enumerate(mask) if tuple(path[: len(mpath)]) == tuple(mpath)]
-      if not hit:
-        raise ValueError(
-          f"{where}: the var_list mask has no entry for the parameter {_tree.path_name(path)!r}"
-        )
-      used.add(hit[0])
-      out.append(bool(mask[hit[0]][1]))
-    extra = [_tree.path_name(mpath) for i, (mpath, _) in enumerate(mask) if i not in used]
-    if extra:
-      raise ValueError(
-        f"{where}: the var_list mask entry {extra[0]!r} is not a parameter; the paths are {_listing(paths)}"
-      )
-    return out
+    return _groups.mask_bools(spec, tree, f"{where}: var_list")
 
   def excluded(self, tree: Any) -> list[bool]:
     """Per leaf of ``tree`` (in leaf order), whether it is excluded; a ValueError names a pattern that

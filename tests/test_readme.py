@@ -1,12 +1,15 @@
-"""Every Python snippet of the README runs (with small `params` and `grads` defined first)."""
+"""Every Python snippet of the README runs on its own (nothing defined before it), and the parity
+table lists every framework optimizer the golden trajectories cover."""
 
 from __future__ import annotations
 
+import collections
 import pathlib
 import re
 
-import jax.numpy as jnp
 import pytest
+
+from tools import parity_table
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
@@ -23,6 +26,24 @@ def test_readme_has_snippets_and_commands():
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_snippet_runs(code):
-  params = {"w": jnp.ones((3, 2)), "b": jnp.zeros(2)}
-  grads = {"w": jnp.full((3, 2), 0.1), "b": jnp.full(2, -0.2)}
-  exec(compile(code, str(README), "exec"), {"params": params, "grads": grads})
+  exec(compile(code, str(README), "exec"), {})
+
+
+def test_parity_table_covers_the_golden_cases():
+  """Its rows are the (framework, optimizer) pairs of tests/golden/ with their case counts, and no
+  worst error exceeds the tests' tolerance (the numbers come from tools/parity_table.py --write)."""
+  from tests import golden_utils
+  from tests.test_golden import CASES
+
+  table = re.search(r"<!-- parity-table -->\n(.*?)<!-- /parity-table -->", README.read_text(), re.S)
+  assert table, "README.md has no parity table"
+  rows = [line.strip("|").split("|") for line in table.group(1).strip().splitlines()[2:]]
+  got = {(fw.strip(), opt.strip().strip("`")): int(n) for fw, opt, n, *_ in rows}
+  want = collections.Counter()
+  for family, name in CASES:
+    meta = golden_utils.load_meta(family, name)
+    want[parity_table.FRAMEWORK[meta["framework"]], meta["config"]["optimizer"]] += 1
+  assert got == dict(want), "rerun python tools/parity_table.py --write"
+  for _, _, _, *errors in rows:
+    for error, tol in zip(errors, (1e-6, 1e-5, 1e-12), strict=True):
+      assert error.strip() == "-" or float(error) <= tol, (error, tol)

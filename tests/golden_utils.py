@@ -292,6 +292,16 @@ def replay(tx: optax.GradientTransformation, case: GoldenCase, *, average: bool 
   return jax.tree.map(np.asarray, run(init, grads))
 
 
+def replay_case(case: GoldenCase) -> tuple[Any, Any]:
+  """The case's preset replayed in the case's precision: (params after every step, the average after
+  every step, or None where the case records no average)."""
+  with precision(case):
+    tx = build_optimizer(case.meta)
+    if case.meta["extras"]:
+      return replay(tx, case, average=True)
+    return replay(tx, case), None
+
+
 def load_extra(family: str, name: str, key: str) -> dict[str, np.ndarray]:
   """A recorded extra trajectory of a case (e.g. the framework's parameter average), per leaf."""
   prefix = f"extra/{key}/"

@@ -41,12 +41,7 @@ def test_golden_trajectory(family, name):
   case = golden_utils.load_case(family, name)
   extras = case.meta["extras"]
   assert set(extras) <= AVERAGES, f"{name}: nothing of ours to compare with the extras {extras}"
-  with golden_utils.precision(case):
-    tx = golden_utils.build_optimizer(case.meta)
-    if extras:
-      params, average = golden_utils.replay(tx, case, average=True)
-    else:
-      params = golden_utils.replay(tx, case)
+  params, average = golden_utils.replay_case(case)
   golden_utils.assert_matches(case, params, case.params)
   for key in extras:
     golden_utils.assert_matches(case, average, golden_utils.load_extra(family, name, key), key)

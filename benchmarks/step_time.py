@@ -1,6 +1,7 @@
 """Step time of every preset against its closest optax chain and a memory-bandwidth floor.
 
-    python benchmarks/step_time.py [--params 16_000_000] [--leaves 64] [--rounds 3] [--repeats 10]
+The step suite of ``python -m benchmarks`` (its options ``--params``, ``--leaves``, ``--rounds``,
+``--repeats``).
 
 A step is ``update`` + ``optax.apply_updates`` under ``jax.jit`` with params and optimizer state
 donated; compile time (first call) is measured apart. The floor of a case is a jitted elementwise
@@ -17,10 +18,6 @@ through a bitcast (a 16-bit SAG memory) as a pass over the whole memory, which i
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -82,34 +79,25 @@ def cases() -> list[tuple[str, Callable, Callable | None]]:
         optax.rmsprop(LR, decay=0.99, eps=1e-8, eps_in_sqrt=False, momentum=0.9, centered=True),
       ),
     ),
+    ("paddle.radam", lambda: oj.paddle.radam(LR), lambda: optax.radam(LR)),
+    ("torch.radam", lambda: oj.torch.radam(LR), lambda: optax.radam(LR)),
+    # SAG and averaged SGD have no optax counterpart: plain SGD is shown for scale
+    ("paddle.asgd n=1", lambda: oj.paddle.asgd(LR, batch_num=1), lambda: optax.sgd(LR)),
+    ("paddle.asgd n=8", lambda: oj.paddle.asgd(LR, batch_num=8), lambda: optax.sgd(LR)),
+    (
+      "sag_average n=8 bf16 memory",
+      lambda: optax.chain(oj.sag_average(8, memory_dtype=jnp.bfloat16), optax.scale_by_learning_rate(LR)),
+      lambda: optax.sgd(LR),
+    ),
+    ("torch.asgd", lambda: oj.torch.asgd(LR), lambda: optax.sgd(LR)),
   ]
-  if hasattr(oj.paddle, "radam"):
-    out += [
-      ("paddle.radam", lambda: oj.paddle.radam(LR), lambda: optax.radam(LR)),
-      ("torch.radam", lambda: oj.torch.radam(LR), lambda: optax.radam(LR)),
-    ]
-  if hasattr(oj.paddle, "asgd"):
-    out += [
-      ("paddle.asgd n=1", lambda: oj.paddle.asgd(LR, batch_num=1), lambda: optax.sgd(LR)),
-      ("paddle.asgd n=64", lambda: oj.paddle.asgd(LR, batch_num=64), lambda: optax.sgd(LR)),
-    ]
-  if hasattr(oj, "sag_average"):
-    out += [
-      (
-        "sag_average n=64 bf16 memory",
-        lambda: optax.chain(oj.sag_average(64, memory_dtype=jnp.bfloat16), optax.scale_by_learning_rate(LR)),
-        lambda: optax.sgd(LR),
-      ),
-    ]
-  if hasattr(oj.torch, "asgd"):
-    out += [("torch.asgd", lambda: oj.torch.asgd(LR), lambda: optax.sgd(LR))]
   return out
 
 
 def make_tree(n_params: int, n_leaves: int, seed: int):
   size = n_params // n_leaves
   rng = np.random.default_rng(seed)
-  return {f"l{i:02d}": jnp.asarray(rng.standard_normal(size, dtype=np.float32)) for i in range(n_leaves)}
+  return {f"l{i:05d}": jnp.asarray(rng.standard_normal(size, dtype=np.float32)) for i in range(n_leaves)}
 
 
 def _passes(fn, args, n_params: int) -> float:
@@ -193,14 +181,44 @@ def floor_step(make_tx, params_fn, grads):
   return step, lambda: (params_fn(), tx.init(params_fn()), jnp.zeros([], jnp.int32), jnp.zeros([]))
 
 
+def touched_elements(make_tx, params_fn) -> int:
+  """Float state elements a step must read and write: every float buffer of more than one element,
+  one slot of a per-slot memory (SAG's y, shape [n, *param.shape])."""
+  params = params_fn()
+  shapes = {x.shape for x in jax.tree.leaves(params)}
+  total = 0
+  for x in jax.tree.leaves(jax.eval_shape(make_tx().init, params)):
+    if not jnp.issubdtype(x.dtype, jnp.floating) or x.size <= 1:
+      continue
+    per_slot = x.ndim >= 2 and x.shape[1:] in shapes and x.shape not in shapes
+    total += x.size // x.shape[0] if per_slot else x.size
+  return total
+
+
+def flat_floor_step(make_tx, params_fn, grads):
+  """The traffic of `floor_step` in one flat array per role (params, gradients, state): the floor
+  of a step that pays no per-leaf cost, what a step over many small leaves is held against."""
+  n = sum(x.size for x in jax.tree.leaves(grads))
+  m = touched_elements(make_tx, params_fn)
+  g = jnp.ones(n, jnp.float32)
+
+  def floor(p, s):
+    return p + 1e-3 * g, s * jnp.asarray(0.5, jnp.float32)
+
+  step = jax.jit(floor, donate_argnums=(0, 1))
+  return step, lambda: (jnp.ones(n, jnp.float32), jnp.ones(m, jnp.float32))
+
+
 def _unzip2(pairs, like):
   return jax.tree.map(lambda _, t: t[0], like, pairs), jax.tree.map(lambda _, t: t[1], like, pairs)
 
 
-def measure(make_tx, make_optax, params_fn, grads, repeats: int, rounds: int):
-  """Preset, optax and floor timed in interleaved rounds; each one's best round median, so a
-  background blip in one round does not decide a ratio."""
+def measure(make_tx, make_optax, params_fn, grads, repeats: int, rounds: int, flat: bool = False):
+  """Preset, optax and floor (and with ``flat`` the flat floor) timed in interleaved rounds; each
+  one's best round median, so a background blip in one round does not decide a ratio."""
   runs = {"preset": transform_step(make_tx, params_fn, grads), "floor": floor_step(make_tx, params_fn, grads)}
+  if flat:
+    runs["flat_floor"] = flat_floor_step(make_tx, params_fn, grads)
   if make_optax is not None:
     runs["optax"] = transform_step(make_optax, params_fn, grads)
   prepared, compile_s, passes = {}, {}, {}
@@ -223,30 +241,24 @@ def state_bytes_per_param(make_tx, params) -> float:
   return sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(state)) / n
 
 
-def main(argv=None):
-  ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  ap.add_argument("--params", type=int, default=16_000_000)
-  ap.add_argument("--leaves", type=int, default=64)
-  ap.add_argument("--repeats", type=int, default=10, help="timed steps per round")
-  ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best round median counts")
-  ap.add_argument("--only", nargs="*", help="substrings of case names to run")
-  ap.add_argument("--json", default="benchmarks/results/step_time.json")
-  args = ap.parse_args(argv)
-  params_fn = lambda: make_tree(args.params, args.leaves, 0)
-  grads = make_tree(args.params, args.leaves, 1)
+def run(n_params: int, n_leaves: int, repeats: int, rounds: int, only=None) -> list[dict]:
+  """Times every case (or those whose names contain a substring of ``only``), prints the table and
+  returns its rows."""
+  params_fn = lambda: make_tree(n_params, n_leaves, 0)
+  grads = make_tree(n_params, n_leaves, 1)
   device = jax.devices()[0]
   print(
-    f"{args.params:,} float32 params in {args.leaves} leaves on {device.platform} ({device.device_kind}); "
-    f"best of {args.rounds} interleaved rounds, median of {args.repeats} steps each"
+    f"{n_params:,} float32 params in {n_leaves} leaves on {device.platform} ({device.device_kind}); "
+    f"best of {rounds} interleaved rounds, median of {repeats} steps each"
   )
   header = f"{'case':<34}{'ms':>9}{'optax ms':>10}{'floor ms':>10}{'vs optax':>10}{'vs floor':>10}"
   header += f"{'B/param':>9}{'compile s':>11}{'passes':>8}{'optax':>7}{'floor':>7}"
   print(header)
   rows = []
   for name, make, make_optax in cases():
-    if args.only and not any(s in name for s in args.only):
+    if only and not any(s in name for s in only):
       continue
-    best, compile_s, passes = measure(make, make_optax, params_fn, grads, args.repeats, args.rounds)
+    best, compile_s, passes = measure(make, make_optax, params_fn, grads, repeats, rounds)
     t, t_opt, t_floor = best["preset"], best["optax"], best["floor"]
     row = dict(
       case=name,
@@ -268,24 +280,4 @@ def main(argv=None):
       f"{passes['preset']:>8.1f}{passes['optax']:>7.1f}{passes['floor']:>7.1f}",
       flush=True,
     )
-  result = dict(
-    params=args.params,
-    leaves=args.leaves,
-    repeats=args.repeats,
-    rounds=args.rounds,
-    platform=device.platform,
-    device=device.device_kind,
-    machine=platform.machine(),
-    jax=jax.__version__,
-    optax=optax.__version__,
-    rows=rows,
-  )
-  os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-  with open(args.json, "w") as f:
-    json.dump(result, f, indent=1)
-  print(f"wrote {args.json}")
-  return result
-
-
-if __name__ == "__main__":
-  main()
+  return rows

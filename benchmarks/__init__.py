@@ -1,0 +1,1 @@
+"""Benchmarks of optim_jax: ``python -m benchmarks`` (see ``benchmarks/__main__.py``)."""

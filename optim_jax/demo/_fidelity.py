@@ -12,7 +12,6 @@ after step t is the worst over parameter tensors of max|ours - framework| / max|
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -247,8 +246,7 @@ def replay(pairing: Pairing) -> Replay:
   init = jax.tree.map(jnp.asarray, _group(arrays, "init"))
   grads = jax.tree.map(jnp.asarray, _group(arrays, "grads"))
 
-  # a few small steps: compilation is the cost, and LLVM's optimisations would buy nothing
-  @functools.partial(jax.jit, compiler_options={"xla_backend_optimization_level": 0})
+  @jax.jit  # compiled as users compile it: the errors shown are those of the default XLA pipeline
   def run(init, grads):  # both optimizers in one scan over the recorded gradients
     def body(carry, g):
       new = []

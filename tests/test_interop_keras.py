@@ -137,7 +137,8 @@ def test_resume_framework_state(name):
 
 @pytest.mark.parametrize("name", CASES)
 def test_framework_resumes_ours(name):
-  """(b) our k steps exported as recorded; our next n steps match the framework's from that export."""
+  """(b) our k steps exported as recorded (bit for bit where recorded: the generator runs the same jitted
+  step; within the tolerance elsewhere); our next n steps match the framework's from that export."""
   meta, arrays = load(name)
   k, n = meta["k"], meta["n"]
   with precision(meta):

@@ -126,7 +126,7 @@ def _layout(state: Any, params: Any) -> tuple[list[str], list[tuple[Slot, Any]],
     else:
       raise NotImplementedError(
         f"The state holds {slot.where} ({slot.owner}.{slot.field}), which no Keras variable holds: only "
-        "the states of oj.keras.rmsprop / oj.tf_keras.rmsprop (also under oj.inject_hyperparams) are mapped."
+        "the states of oj.keras.rmsprop / oj.tf_keras.rmsprop are mapped."
       )
   present = {_FIELDS[(s.owner, s.field)] for s, _ in buffers}
   return [k for k in _SLOTS if k in present], buffers, counts
@@ -234,7 +234,7 @@ def import_keras_state(
   """
   version, arguments = _version(tx, version)
   template = tx.init(params)
-  kinds, buffers, counts = _layout(template, params)
+  kinds, _, _ = _layout(template, params)
   lr = _constant_lr(arguments, version)
   counter = _counter_name(version)
   n = len(param_paths(params))
@@ -322,7 +322,6 @@ def import_keras_state(
       )
     return value
 
-  del buffers, counts
   return replace_slots(template, params, fill)
 
 

@@ -77,6 +77,7 @@ FAMILIES = {
   "keras_options": "golden_cases.keras_options",
   "keras_schedules": "golden_cases.keras_schedules",
   "torch_lr": "golden_cases.torch_lr",
+  "interop_paddle": "golden_cases.interop_paddle",
   "interop_keras": "golden_cases.interop_keras",
 }
 

@@ -10,6 +10,15 @@ from optim_jax.interop._keras import import_keras_state as import_keras_state
 from optim_jax.interop._keras_live import KerasImport as KerasImport
 from optim_jax.interop._keras_live import from_keras as from_keras
 from optim_jax.interop._keras_live import from_keras_config as from_keras_config
+from optim_jax.interop._paddle import export_paddle_state as export_paddle_state
+from optim_jax.interop._paddle import import_paddle_state as import_paddle_state
+from optim_jax.interop._paddle import paddle_state_to_numpy as paddle_state_to_numpy
+from optim_jax.interop._paddle import to_paddle as to_paddle
+from optim_jax.interop._paddle_live import FromPaddle as FromPaddle
+from optim_jax.interop._paddle_live import describe_paddle_optimizer as describe_paddle_optimizer
+from optim_jax.interop._paddle_live import from_paddle as from_paddle
+from optim_jax.interop._paddle_live import from_paddle_config as from_paddle_config
+from optim_jax.interop._paddle_live import paddle_schedule as paddle_schedule
 from optim_jax.interop._slots import Slot as Slot
 from optim_jax.interop._slots import map_params as map_params
 from optim_jax.interop._slots import param_paths as param_paths
@@ -17,14 +26,23 @@ from optim_jax.interop._slots import replace_slots as replace_slots
 from optim_jax.interop._slots import state_slots as state_slots
 
 __all__ = [
+  "FromPaddle",
   "KerasImport",
   "Slot",
+  "describe_paddle_optimizer",
   "export_keras_state",
+  "export_paddle_state",
   "from_keras",
   "from_keras_config",
+  "from_paddle",
+  "from_paddle_config",
   "import_keras_state",
+  "import_paddle_state",
   "map_params",
+  "paddle_schedule",
+  "paddle_state_to_numpy",
   "param_paths",
   "replace_slots",
   "state_slots",
+  "to_paddle",
 ]

@@ -23,6 +23,7 @@ dtype, such as an RMS direction of 1.6e5 before a learning rate of 1e-3 in float
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -62,9 +63,24 @@ def hyper(value: Any, dtype: Any) -> jax.Array:
   return jnp.asarray(value).astype(dtype)
 
 
+def once(fn: Callable[[jax.Array], Any], count: jax.Array) -> Any:
+  """``fn(count)``, computed once per step however many leaves read it.
+
+  XLA:CPU copies cheap scalar arithmetic into every per-leaf loop that reads its result, so a
+  schedule's (exact, double-float) arithmetic was compiled once per leaf: 220 HLO lines per leaf for
+  ``cosine_annealing_decay``, a 2.7x slower compile at 200 leaves. Fusion does not cross a
+  conditional. Its predicate holds for every count a state holds (``optax.safe_increment`` stops at
+  the largest int32), so the value is ``fn(count)``; the other branch (zeros) is never taken and is
+  there because it compiles to nothing, where a second copy of ``fn`` would compile twice.
+  """
+  count = jnp.asarray(count)
+  zeros = lambda c: jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(fn, c))  # noqa: E731
+  return jax.lax.cond(count >= 0, fn, zeros, count)
+
+
 def value_at(value: Any, count: jax.Array) -> Any:
-  """Evaluates a schedule at `count`; returns a constant unchanged."""
-  return value(count) if callable(value) else value
+  """Evaluates a schedule at `count` (once per step, see `once`); returns a constant unchanged."""
+  return once(value, count) if callable(value) else value
 
 
 def as_float32(value: Any) -> Any:

@@ -63,7 +63,7 @@ def scale_by_learning_rate(learning_rate: Any, *, flip_sign: bool = True) -> opt
 
   def update_fn(updates, state, params=None):
     del params
-    lr = learning_rate(state.count)
+    lr = _base.value_at(learning_rate, state.count)
     return scale(updates, lr), ScaleByLearningRateState(optax.safe_increment(state.count))
 
   return optax.GradientTransformation(init_fn, update_fn)

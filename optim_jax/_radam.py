@@ -281,8 +281,8 @@ def scale_by_radam(
 
     def one(g, m, v):
       cd = _base.compute_dtype(g.dtype)
-      if cd not in memo:
-        memo[cd] = scalars(state.count, cd)
+      if cd not in memo:  # once per step, not copied into every leaf's loop (see _base.once)
+        memo[cd] = _base.once(lambda c, cd=cd: scalars(c, cd), state.count)
       bc1, rectify, coef = memo[cd]
       beta1 = _base.hyper(b1, cd)
       beta2 = _base.hyper(b2, cd)

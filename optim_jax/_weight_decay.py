@@ -18,10 +18,10 @@ class WeightDecayState(NamedTuple):
   count: jax.Array
 
 
-def _decay(
-  term: Callable[[jax.Array, jax.Array, Any], jax.Array], scheduled: bool
-) -> optax.GradientTransformation:
-  """A transform u <- term(u, p, count); keeps a count only when a schedule needs it."""
+def _decay(term: Callable[..., jax.Array], *hyperparams: Any) -> optax.GradientTransformation:
+  """A transform u <- term(u, p, *values), the values of ``hyperparams`` (numbers or schedules of the
+  update count, evaluated once per step); keeps a count only when one is a schedule."""
+  scheduled = any(callable(h) for h in hyperparams)
 
   def init_fn(params):
     del params
@@ -30,8 +30,8 @@ def _decay(
   def update_fn(updates, state, params=None):
     if params is None:
       raise ValueError(_base.NO_PARAMS_MSG)
-    count = state.count if scheduled else None
-    new = jax.tree.map(lambda u, p: term(u, p, count), updates, params)
+    values = [_base.value_at(h, state.count) if callable(h) else h for h in hyperparams]
+    new = jax.tree.map(lambda u, p: term(u, p, *values), updates, params)
     if scheduled:
       state = WeightDecayState(optax.safe_increment(state.count))
     return new, state
@@ -74,7 +74,7 @@ def add_l2_decay(coeff: Any, mask: Any = None) -> optax.GradientTransformation:
   """
   _validation.hyperparameter("coeff", coeff, schedule=True, lo=0.0)
   _validation.finite("coeff", coeff, float32=True)
-  return _tree.maybe_mask(_decay(lambda u, p, n: _add(u, _base.value_at(coeff, n), p), callable(coeff)), mask)
+  return _tree.maybe_mask(_decay(lambda u, p, c: _add(u, c, p), coeff), mask)
 
 
 def add_l1_decay(coeff: Any, mask: Any = None) -> optax.GradientTransformation:
@@ -106,9 +106,7 @@ def add_l1_decay(coeff: Any, mask: Any = None) -> optax.GradientTransformation:
   """
   _validation.hyperparameter("coeff", coeff, schedule=True, lo=0.0)
   _validation.finite("coeff", coeff, float32=True)
-  return _tree.maybe_mask(
-    _decay(lambda u, p, n: _add(u, _base.value_at(coeff, n), jnp.sign(p)), callable(coeff)), mask
-  )
+  return _tree.maybe_mask(_decay(lambda u, p, c: _add(u, c, jnp.sign(p)), coeff), mask)
 
 
 def decoupled_weight_decay(
@@ -147,13 +145,9 @@ def decoupled_weight_decay(
   _validation.hyperparameter("weight_decay", weight_decay, schedule=True, lo=0.0)
   _validation.finite("weight_decay", weight_decay, float32=True)
   _validation.learning_rate("learning_rate", learning_rate)
-  scheduled = callable(weight_decay) or callable(learning_rate)
 
-  def term(u, p, n):
+  def term(u, p, lr, wd):
     cd = _base.compute_dtype(u.dtype)
-    rate = _base.hyper(_base.value_at(learning_rate, n), cd) * _base.hyper(
-      _base.value_at(weight_decay, n), cd
-    )
-    return _add(u, -rate, p)
+    return _add(u, -(_base.hyper(lr, cd) * _base.hyper(wd, cd)), p)
 
-  return _tree.maybe_mask(_decay(term, scheduled), mask)
+  return _tree.maybe_mask(_decay(term, learning_rate, weight_decay), mask)

@@ -79,6 +79,7 @@ FAMILIES = {
   "torch_lr": "golden_cases.torch_lr",
   "interop_paddle": "golden_cases.interop_paddle",
   "interop_keras": "golden_cases.interop_keras",
+  "interop_torch": "golden_cases.interop_torch",
 }
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,25 +24,45 @@ from optim_jax.interop._slots import map_params as map_params
 from optim_jax.interop._slots import param_paths as param_paths
 from optim_jax.interop._slots import replace_slots as replace_slots
 from optim_jax.interop._slots import state_slots as state_slots
+from optim_jax.interop._torch import export_torch_state as export_torch_state
+from optim_jax.interop._torch import import_torch_state as import_torch_state
+from optim_jax.interop._torch import to_numpy as to_numpy
+from optim_jax.interop._torch import to_torch as to_torch
+from optim_jax.interop._torch_config import TorchConfig as TorchConfig
+from optim_jax.interop._torch_config import torch_config as torch_config
+from optim_jax.interop._torch_live import FromTorch as FromTorch
+from optim_jax.interop._torch_live import describe_torch as describe_torch
+from optim_jax.interop._torch_live import from_torch as from_torch
+from optim_jax.interop._torch_live import from_torch_config as from_torch_config
 
 __all__ = [
   "FromPaddle",
+  "FromTorch",
   "KerasImport",
   "Slot",
+  "TorchConfig",
   "describe_paddle_optimizer",
+  "describe_torch",
   "export_keras_state",
   "export_paddle_state",
+  "export_torch_state",
   "from_keras",
   "from_keras_config",
   "from_paddle",
   "from_paddle_config",
+  "from_torch",
+  "from_torch_config",
   "import_keras_state",
   "import_paddle_state",
+  "import_torch_state",
   "map_params",
   "paddle_schedule",
   "paddle_state_to_numpy",
   "param_paths",
   "replace_slots",
   "state_slots",
+  "to_numpy",
   "to_paddle",
+  "to_torch",
+  "torch_config",
 ]

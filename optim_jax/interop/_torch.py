@@ -1,0 +1,595 @@
+"""PyTorch optimizer and scheduler state in and out of the state of an ``oj.torch`` transformation.
+
+PyTorch's ``optimizer.state_dict()`` is ``{"state": {index: {"step", <buffers>}}, "param_groups":
+[{<options>, "params": [index, ...]}]}`` and ``scheduler.state_dict()`` holds the scheduler's
+position (``last_epoch``, ``_last_lr``...). Here both are plain dicts of numpy arrays and Python
+numbers (`to_numpy` turns a loaded checkpoint into that, `to_torch` back); torch is imported only by
+`to_torch`.
+
+Buffers map one to one: RMSprop's ``square_avg``, ``grad_avg`` (centered) and ``momentum_buffer``
+(momentum), RAdam's ``exp_avg`` and ``exp_avg_sq``, ASGD's ``ax`` (and its ``eta``, ``mu``, one per
+group here); every counter of a group's state is PyTorch's ``step`` of its parameters. The options in
+``param_groups`` are checked against the transformation's (`torch_config`); a scheduled ``lr`` must be
+the schedule at the count (PyTorch's scheduler stepped once per optimizer step, as the ``oj.torch``
+schedulers count).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from optim_jax.interop._slots import Slot, map_params, param_paths, replace_slots, state_slots
+from optim_jax.interop._torch_config import GROUP_ORDER, OPTIONS, SWITCHES, TorchConfig, torch_config
+
+# (our state class, field) -> PyTorch's per-parameter state key
+BUFFERS = {
+  ("ScaleByRmsTorchState", "square_avg"): "square_avg",
+  ("MomentumState", "momentum"): "momentum_buffer",
+  ("ScaleByRmsTorchState", "grad_avg"): "grad_avg",
+  ("ScaleByRadamState", "mu"): "exp_avg",
+  ("ScaleByRadamState", "nu"): "exp_avg_sq",
+  ("AveragedSgdState", "ax"): "ax",
+}
+# ASGD's step size and averaging weight: one per group here, one per parameter in PyTorch.
+SCALARS = {("AveragedSgdState", "eta"): "eta", ("AveragedSgdState", "mu"): "mu"}
+# PyTorch's order of a parameter's state keys.
+STATE_KEYS = {
+  "RMSprop": ("step", "square_avg", "momentum_buffer", "grad_avg"),
+  "RAdam": ("step", "exp_avg", "exp_avg_sq"),
+  "ASGD": ("step", "eta", "mu", "ax"),
+}
+# Keys of a param group that say nothing about the maths.
+BOOKKEEPING = ("params", "param_names", "initial_lr", "fused")
+# A scheduler's position in its state_dict (what export writes; load_state_dict keeps the rest).
+POSITION = ("base_lrs", "last_epoch", "_step_count", "_is_initial", "_get_lr_called_within_step", "_last_lr")
+RTOL = 1e-6
+
+
+# --- conversions ----------------------------------------------------------------------------------
+
+
+def to_numpy(obj: Any) -> Any:
+  """A loaded checkpoint with every tensor as a numpy array, without importing its framework.
+
+  Anything with ``.detach()`` (a ``torch.Tensor``) becomes a copy of ``obj.detach().cpu().numpy()``
+  (the optimizer updates its tensors in place), anything else with ``.numpy()`` (Paddle, TensorFlow,
+  Keras) a copy of ``obj.numpy()``; dicts, lists and
+  tuples are converted item by item (keys and types kept); numbers, strings, None and numpy arrays
+  stay as they are.
+
+  Args:
+    obj: ``optimizer.state_dict()``, ``scheduler.state_dict()``, ``torch.load(...)`` or any nesting
+      of dicts, lists and tuples of tensors and plain values.
+
+  Returns:
+    The same nesting with numpy arrays for tensors.
+
+  Example:
+    >>> import numpy as np
+    >>> from optim_jax.interop import to_numpy
+    >>> class FakeTensor:  # stands for a torch.Tensor
+    ...   def detach(self): return self
+    ...   def cpu(self): return self
+    ...   def numpy(self): return np.ones(2, np.float32)
+    >>> to_numpy({"state": {0: {"step": FakeTensor()}}, "param_groups": [{"betas": (0.9, 0.99)}]})
+    {'state': {0: {'step': array([1., 1.], dtype=float32)}}, 'param_groups': [{'betas': (0.9, 0.99)}]}
+  """
+  if hasattr(obj, "detach") and callable(obj.detach):
+    return np.array(obj.detach().cpu().numpy())  # a copy: the optimizer updates its tensors in place
+  if isinstance(obj, Mapping):
+    return {k: to_numpy(v) for k, v in obj.items()}
+  if isinstance(obj, (list, tuple)):
+    return type(obj)(to_numpy(v) for v in obj)
+  if not isinstance(obj, np.ndarray) and hasattr(obj, "numpy") and callable(obj.numpy):
+    return np.array(obj.numpy())
+  return obj
+
+
+def to_torch(state_dict: Any) -> Any:
+  """A state dict of numpy arrays with ``torch.as_tensor`` arrays, for ``load_state_dict`` (imports torch).
+
+  Numpy arrays and numpy scalars become tensors (copies); dicts, lists and tuples are converted item
+  by item; Python numbers stay Python numbers (PyTorch keeps ``lr`` and ``betas`` as floats).
+
+  Args:
+    state_dict: what `export_torch_state` returns, or any nesting of it.
+
+  Returns:
+    The same nesting with tensors.
+
+  Raises:
+    ImportError: if torch is not installed.
+
+  Example:
+    >>> import numpy as np
+    >>> from optim_jax.interop import to_torch
+    >>> try:  # optimizer.load_state_dict(to_torch(state_dict)) where torch is installed
+    ...   loaded = to_torch({"state": {0: {"step": np.float32(3)}}, "param_groups": [{"lr": 0.1}]})
+    ... except ImportError:
+    ...   loaded = None
+  """
+  import torch
+
+  def convert(obj: Any) -> Any:
+    if isinstance(obj, (np.ndarray, np.generic)):
+      return torch.as_tensor(np.array(obj))
+    if isinstance(obj, Mapping):
+      return {k: convert(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+      return type(obj)(convert(v) for v in obj)
+    return obj
+
+  return convert(state_dict)
+
+
+# --- shared pieces -------------------------------------------------------------------------------
+
+
+def _f64(fn: Any, count: int) -> float:
+  """A schedule at ``count`` as a Python float, in float64 (PyTorch computes lrs in double)."""
+  with jax.enable_x64(True):
+    return float(fn(np.int32(count)))
+
+
+def _is_schedule(value: Any) -> bool:
+  return callable(value)
+
+
+def _group_of(slot: Slot) -> int:
+  return 0 if slot.group is None else slot.group
+
+
+def _layout(cfg: TorchConfig, slots: list[tuple[Slot, Any]], params: Any) -> list[list[str]]:
+  """Each group's parameter paths, in ``jax.tree.leaves`` order."""
+  order = param_paths(params)
+  members: list[set[str]] = [set() for _ in cfg.groups]
+  for slot, _ in slots:
+    if slot.param is not None:
+      members[_group_of(slot)].add(slot.param)
+  return [[p for p in order if p in m] for m in members]
+
+
+def _index_map(
+  params: Any, layout: list[list[str]], names: Any, groups_indices: list[list[Any]]
+) -> dict[Any, str]:
+  """PyTorch's parameter index -> our path, every index of group i a parameter of our group i."""
+  keep = {p for g in layout for p in g}
+  paths = param_paths(params)
+  leaves = jax.tree.leaves(params)
+  flat = [leaf if path in keep else None for path, leaf in zip(paths, leaves, strict=True)]
+  sub = jax.tree.unflatten(jax.tree.structure(params), flat)
+  keys = [k for g in groups_indices for k in g]
+  if len(set(keys)) != len(keys):
+    raise ValueError(f"param_groups list a parameter index twice: {keys}")
+  default = [p for g in layout for p in g]
+  mapping = map_params(sub, default if names is None else names, keys)
+  for i, indices in enumerate(groups_indices):
+    for k in indices:
+      if mapping[k] not in layout[i]:
+        theirs = next((j for j, g in enumerate(layout) if mapping[k] in g), None)
+        raise ValueError(
+          f"param_groups[{i}] lists parameter {k!r} ({mapping[k]!r}), which the transformation puts in "
+          f"parameter group {theirs}."
+        )
+  return mapping
+
+
+def _same(a: Any, b: Any) -> bool:
+  if isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_)) or a is None or b is None:
+    return a is b or (
+      isinstance(a, (bool, np.bool_)) and isinstance(b, (bool, np.bool_)) and bool(a) == bool(b)
+    )
+  if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+    return (
+      isinstance(a, (tuple, list))
+      and isinstance(b, (tuple, list))
+      and len(a) == len(b)
+      and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    )
+  try:
+    return math.isclose(float(a), float(b), rel_tol=RTOL, abs_tol=0.0)
+  except (TypeError, ValueError):
+    return False
+
+
+def _counts(slots: list[tuple[Slot, Any]], groups: int) -> list[int | None]:
+  """Each group's update count (None where its state has no counter), all its counters equal."""
+  out: list[int | None] = [None] * groups
+  for slot, leaf in slots:
+    if slot.field == "count":
+      g, value = _group_of(slot), int(np.asarray(leaf))
+      if out[g] is not None and out[g] != value:
+        raise ValueError(
+          f"The state's counters of parameter group {g} disagree: {out[g]} and {value} ({slot.where})."
+        )
+      out[g] = value
+  return out
+
+
+def _scheduler(cfg: TorchConfig) -> Any:
+  """The torch scheduler (``oj.torch.*``) the groups' lr are, or None; another schedule is None too."""
+  scheds = [g["lr"] for g in cfg.groups if _is_schedule(g["lr"]) and hasattr(g["lr"], "for_group")]
+  return scheds[0] if scheds else None
+
+
+# --- import ----------------------------------------------------------------------------------------
+
+
+def _check_group(cfg: TorchConfig, i: int, group: Mapping[str, Any], count: int | None) -> None:
+  ours = cfg.groups[i]
+  known = set(OPTIONS[cfg.optimizer]) | set(SWITCHES[cfg.optimizer]) | set(BOOKKEEPING)
+  extra = sorted(set(group) - known)
+  if extra:
+    raise ValueError(f"param_groups[{i}] has key(s) {extra} that torch.optim.{cfg.optimizer} does not have.")
+  for key in OPTIONS[cfg.optimizer]:
+    if key not in group:
+      raise KeyError(f"param_groups[{i}] has no {key!r}.")
+    theirs, mine = group[key], ours[key]
+    if key == "lr" and cfg.grouped and not _is_schedule(mine):
+      continue  # a group's constant lr is state here (oj.set_lr), taken from the checkpoint
+    if key == "weight_decay" and _is_schedule(mine) or key == "lr" and _is_schedule(mine):
+      if count is None:
+        raise ValueError(f"param_groups[{i}][{key!r}]: a schedule needs the count, and the state has none.")
+      mine = _f64(mine, count)
+      what = f"the transformation's schedule gives {mine!r} at update count {count}"
+    else:
+      what = f"the transformation has {mine!r}"
+    if not _same(theirs, mine):
+      raise ValueError(f"param_groups[{i}][{key!r}] is {theirs!r} in the checkpoint; {what}.")
+  sched = ours["lr"]
+  if "initial_lr" in group and getattr(sched, "for_group", None) is not None:
+    start = sched.lr if sched.lr is not None else _f64(sched, 0)
+    if not _same(group["initial_lr"], start):
+      raise ValueError(
+        f"param_groups[{i}]['initial_lr'] is {group['initial_lr']!r} in the checkpoint; the transformation's "
+        f"scheduler starts at {start!r}."
+      )
+
+
+def _check_scheduler(cfg: TorchConfig, scheduler_state: Mapping[str, Any], counts: list[int | None]) -> None:
+  sched = _scheduler(cfg)
+  if sched is None:
+    raise ValueError("A scheduler state was given, but the transformation's lr is not an oj.torch scheduler.")
+  for key in ("last_epoch", "_last_lr", "base_lrs"):
+    if key not in scheduler_state:
+      raise KeyError(f"The scheduler state has no {key!r}.")
+  last = scheduler_state["last_epoch"]
+  for g, count in enumerate(counts):
+    if count is not None and int(last) != count:
+      raise ValueError(
+        f"The scheduler state's 'last_epoch' is {last!r}; the optimizer state's step is {count} "
+        f"(param_groups[{g}]): the oj.torch schedules count optimizer steps (a scheduler stepped per step)."
+      )
+  for key, want in (
+    ("_last_lr", [_f64(g["lr"], int(last)) for g in cfg.groups]),
+    ("base_lrs", [g["lr"].lr if g["lr"].lr is not None else _f64(g["lr"], 0) for g in cfg.groups]),
+  ):
+    if not _same(list(scheduler_state[key]), want):
+      raise ValueError(
+        f"The scheduler state's {key!r} is {list(scheduler_state[key])}; the transformation gives {want}."
+      )
+  for key, value in sched.arguments.items():
+    if (
+      key != "last_epoch"
+      and key in scheduler_state
+      and np.isscalar(value)
+      and not _same(scheduler_state[key], value)
+    ):
+      raise ValueError(
+        f"The scheduler state's {key!r} is {scheduler_state[key]!r}; the transformation's {sched.name} has "
+        f"{value!r}."
+      )
+
+
+def _as_scalar32(value: Any, like: Any, what: str) -> Any:
+  """PyTorch's ASGD keeps eta and mu in its default dtype; after ``load_state_dict`` in the parameter's:
+  a float64 value that float32 holds exactly is accepted for a float32 slot."""
+  arr = np.asarray(value)
+  if arr.dtype == np.float64 and np.dtype(like.dtype) == np.float32:
+    if np.float64(np.float32(arr)) != arr:
+      raise ValueError(
+        f"{what}: expected float32, the checkpoint holds float64 {arr!r} that float32 does not hold."
+      )
+    return arr.astype(np.float32)
+  return arr
+
+
+def import_torch_state(
+  tx: Any,
+  params: Any,
+  optimizer_state: Mapping[str, Any],
+  scheduler_state: Mapping[str, Any] | None = None,
+  *,
+  names: Sequence[str] | Mapping[Any, str] | None = None,
+) -> Any:
+  """Our optimizer state from PyTorch's ``optimizer.state_dict()`` (and ``scheduler.state_dict()``).
+
+  The parameters PyTorch numbers 0, 1, ... (group after group) are our parameter paths: by default
+  each group's leaves in ``jax.tree.leaves(params)`` order, group after group (for one group: the
+  leaves in order); ``names`` overrides it. Every counter of a group's state becomes PyTorch's
+  ``step``. Each group's options must agree with the transformation's (numbers within 1e-6
+  relative); a scheduled ``lr`` must be the schedule at that step, and a scheduler state must be at
+  that step too. With ``param_groups=`` a group's constant ``lr`` is state (as PyTorch's
+  ``param_groups[i]['lr']``) and is taken from the checkpoint. A checkpoint without any state (a
+  fresh optimizer) gives ``tx.init(params)``.
+
+  Args:
+    tx: a transformation of ``oj.torch.rmsprop``, ``radam`` or ``asgd`` (see `torch_config`), also with
+      ``param_groups=`` and chained after stateless clips.
+    params: our parameters (a pytree; only its structure, shapes and dtypes are used).
+    optimizer_state: ``optimizer.state_dict()`` as numpy (`to_numpy`): ``{"state", "param_groups"}``.
+    scheduler_state: None, or ``scheduler.state_dict()`` as numpy.
+    names: None, a list of our parameter paths in PyTorch's order (``names[i]`` is parameter i), or
+      a dict from PyTorch's parameter index to our path.
+
+  Returns:
+    The state, structured as ``tx.init(params)``.
+
+  Raises:
+    KeyError: a key the checkpoint lacks (a top-level key, a group option, a parameter's state or
+      buffer), named with the group or parameter.
+    ValueError: a key the transformation has no use for, a shape, dtype or count that does not fit,
+      an option that disagrees (naming group, key and both values), a parameter mapping that does
+      not fit, or a transformation that is not of ``oj.torch``.
+
+  Example:
+    >>> import jax.numpy as jnp, numpy as np, optim_jax as oj
+    >>> from optim_jax.interop import import_torch_state
+    >>> params = {"b": jnp.zeros(2), "w": jnp.zeros((2, 2))}
+    >>> group = {"lr": 0.01, "momentum": 0.9, "alpha": 0.99, "eps": 1e-8, "centered": False,
+    ...          "weight_decay": 0, "capturable": False, "foreach": None, "maximize": False,
+    ...          "differentiable": False, "params": [0, 1]}
+    >>> state = {i: {"step": np.float32(3), "square_avg": np.full(s, 0.5, np.float32),
+    ...              "momentum_buffer": np.ones(s, np.float32)} for i, s in enumerate([(2,), (2, 2)])}
+    >>> tx = oj.torch.rmsprop(lr=0.01, momentum=0.9)
+    >>> s = import_torch_state(tx, params, {"state": state, "param_groups": [group]})
+    >>> s[0].square_avg["w"].tolist()
+    [[0.5, 0.5], [0.5, 0.5]]
+  """
+  cfg = torch_config(tx)
+  init = tx.init(params)
+  slots = state_slots(init, params)
+  if not isinstance(optimizer_state, Mapping):
+    raise TypeError(
+      f"optimizer_state should be a dict (optimizer.state_dict()), got {type(optimizer_state).__name__}"
+    )
+  for key in ("state", "param_groups"):
+    if key not in optimizer_state:
+      raise KeyError(f"The optimizer state has no {key!r}.")
+  extra = sorted(set(optimizer_state) - {"state", "param_groups"})
+  if extra:
+    raise ValueError(f"The optimizer state has key(s) {extra} besides 'state' and 'param_groups'.")
+  groups = list(optimizer_state["param_groups"])
+  if len(groups) != len(cfg.groups):
+    raise ValueError(
+      f"The checkpoint has {len(groups)} param_groups; the transformation has {len(cfg.groups)}."
+    )
+  layout = _layout(cfg, slots, params)
+  mapping = _index_map(params, layout, names, [list(g["params"]) for g in groups])
+  state = dict(optimizer_state["state"])
+  unknown = [k for k in state if k not in mapping]
+  if unknown:
+    raise ValueError(f"The checkpoint's state has parameter(s) {unknown} that no param_group lists.")
+  by_path = {p: k for k, p in mapping.items()}
+  counts: list[int | None] = []
+  for i, group in enumerate(groups):
+    steps = set()
+    for k in group["params"]:
+      if state and k not in state:
+        raise KeyError(f"The checkpoint's state has no entry for parameter {k!r} ({mapping[k]!r}).")
+      if k in state:
+        if "step" not in state[k]:
+          raise KeyError(f"The checkpoint's state of parameter {k!r} ({mapping[k]!r}) has no 'step'.")
+        step = np.asarray(state[k]["step"])
+        if step.shape != () or step != np.round(step) or step < 0:
+          raise ValueError(
+            f"The 'step' of parameter {k!r} ({mapping[k]!r}) is {step!r}, not a whole number >= 0."
+          )
+        steps.add(int(step))
+    if len(steps) > 1:
+      raise ValueError(
+        f"The parameters of param_groups[{i}] have different steps {sorted(steps)}; ours share one count."
+      )
+    counts.append(steps.pop() if steps else 0)
+  for i, group in enumerate(groups):
+    _check_group(cfg, i, group, counts[i])
+  if scheduler_state is not None:
+    _check_scheduler(cfg, scheduler_state, counts)
+
+  wanted: dict[Any, set[str]] = {k: {"step"} for k in mapping}
+  for slot, _ in slots:
+    key = BUFFERS.get((slot.owner, slot.field))
+    if key is not None and slot.param is not None:
+      wanted[by_path[slot.param]].add(key)
+    elif (slot.owner, slot.field) in SCALARS:
+      for p in layout[_group_of(slot)]:
+        wanted[by_path[p]].add(SCALARS[(slot.owner, slot.field)])
+  for k, entry in state.items():
+    extra = sorted(set(entry) - wanted[k])
+    if extra:
+      raise ValueError(
+        f"The checkpoint's state of parameter {k!r} ({mapping[k]!r}) has {extra}, which the transformation "
+        "keeps "
+        f"no buffer for ({cfg.optimizer} with {', '.join(sorted(wanted[k]))})."
+      )
+    missing = sorted(wanted[k] - set(entry))
+    if missing:
+      raise KeyError(f"The checkpoint's state of parameter {k!r} ({mapping[k]!r}) has no {missing}.")
+  if not state:
+    return init
+
+  def value(slot: Slot, leaf: Any) -> Any:
+    g = _group_of(slot)
+    what = f"{slot.where} ({slot.field} of {slot.param or f'param_groups[{g}]'})"
+    key = BUFFERS.get((slot.owner, slot.field))
+    if key is not None and slot.param is not None:
+      return state[by_path[slot.param]][key]
+    if (slot.owner, slot.field) in SCALARS:
+      key = SCALARS[(slot.owner, slot.field)]
+      values = {p: _as_scalar32(state[by_path[p]][key], leaf, what) for p in layout[g]}
+      first = next(iter(values.values()))
+      for p, v in values.items():
+        if not np.array_equal(v, first):
+          raise ValueError(
+            f"The parameters of param_groups[{g}] have different {key!r} ({p!r}: {v}, not {first})."
+          )
+      return first
+    if slot.field == "count":
+      return np.int32(counts[g])
+    if slot.field == "hyperparams/lr":
+      lr = cfg.groups[g]["lr"]
+      if not _is_schedule(lr):
+        return np.asarray(groups[g]["lr"], np.dtype(leaf.dtype))
+      # the value the last update used (the schedule at count - 1), as the update stores it
+      return leaf if counts[g] == 0 else jax.jit(lr)(np.int32(counts[g] - 1)).astype(leaf.dtype)
+    raise ValueError(f"The state has {what} ({slot.owner}), which PyTorch's checkpoint has no key for.")
+
+  return replace_slots(init, params, value)
+
+
+# --- export ----------------------------------------------------------------------------------------
+
+
+def _current_lr(cfg: TorchConfig, g: int, slots: list[tuple[Slot, Any]], count: int) -> float:
+  lr = cfg.groups[g]["lr"]
+  if _is_schedule(lr):
+    return _f64(lr, count)
+  if cfg.grouped:
+    held = next(np.asarray(v) for s, v in slots if s.field == "hyperparams/lr" and _group_of(s) == g)
+    return float(lr) if held == np.asarray(lr, held.dtype) else float(held)  # the exact number if unchanged
+  return lr
+
+
+def export_torch_state(
+  tx: Any,
+  params: Any,
+  opt_state: Any,
+  *,
+  names: Sequence[str] | Mapping[int, str] | None = None,
+  step: int | None = None,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+  """PyTorch's ``optimizer.state_dict()`` (and ``scheduler.state_dict()``) from our state, as numpy.
+
+  The inverse of `import_torch_state` (the round trip is exact): parameter ``i`` of PyTorch is
+  ``names[i]`` (by default each group's leaves in ``jax.tree.leaves`` order, group after group),
+  ``step`` is the group's count (a float32 scalar, as PyTorch keeps it), the group's options are the
+  transformation's and ``lr`` is the one the next update uses. After ``to_torch`` both dicts load with
+  ``optimizer.load_state_dict`` and ``scheduler.load_state_dict`` into an optimizer and scheduler
+  built as the transformation (the scheduler state is its position: ``last_epoch`` = the count,
+  ``base_lrs``, ``_last_lr``). At count 0 the state is empty, as a fresh PyTorch optimizer's.
+
+  Args:
+    tx: the transformation (see `import_torch_state`).
+    params: our parameters (structure, shapes and dtypes).
+    opt_state: its state.
+    names: as in `import_torch_state` (a dict maps PyTorch's index to our path).
+    step: the number of updates done; needed only when the state has no counter (``oj.torch.rmsprop``
+      with a constant lr and no groups), else it must equal the count.
+
+  Returns:
+    ``(optimizer_state, scheduler_state)``; the latter is None unless the lr is an ``oj.torch``
+    scheduler.
+
+  Raises:
+    ValueError: ``step`` missing where the state has no counter or disagreeing with the count, a
+      ``names`` that does not fit, a transformation that is not of ``oj.torch``, or a scheduler
+      PyTorch composes of others (SequentialLR, ChainedScheduler), whose state is not written.
+
+  Example:
+    >>> import jax.numpy as jnp, optim_jax as oj
+    >>> from optim_jax.interop import export_torch_state
+    >>> params = {"b": jnp.zeros(2), "w": jnp.zeros((2, 2))}
+    >>> tx = oj.torch.radam(lr=oj.torch.step_lr(0.01, step_size=2))
+    >>> state = tx.init(params)
+    >>> for _ in range(3):
+    ...   _, state = tx.update(params, state, params)
+    >>> opt, sched = export_torch_state(tx, params, state)
+    >>> sorted(opt["state"][1]), float(opt["state"][1]["step"]), opt["param_groups"][0]["lr"]
+    (['exp_avg', 'exp_avg_sq', 'step'], 3.0, 0.001)
+    >>> sched["last_epoch"], sched["_last_lr"]
+    (3, [0.001])
+  """
+  cfg = torch_config(tx)
+  slots = state_slots(opt_state, params)
+  layout = _layout(cfg, slots, params)
+  counts = _counts(slots, len(cfg.groups))
+  for g, count in enumerate(counts):
+    if count is None:
+      if step is None:
+        raise ValueError(
+          "The state has no update counter (a constant lr and no parameter groups): pass step= (the number "
+          "of "
+          "optimizer steps done), which PyTorch's checkpoint records."
+        )
+      counts[g] = int(step)
+    elif step is not None and int(step) != count:
+      raise ValueError(f"step={step} disagrees with the state's count {count} (parameter group {g}).")
+  n = sum(len(g) for g in layout)
+  if names is None:
+    index = dict(enumerate(p for g in layout for p in g))
+  elif isinstance(names, Mapping):
+    index = dict(names)
+  else:
+    index = dict(enumerate(names))
+  by_path = {
+    p: k
+    for k, p in _index_map(
+      params, layout, index, [[k for k in index if index[k] in g] for g in layout]
+    ).items()
+  }
+  if len(by_path) != n:
+    raise ValueError(f"names= maps {len(by_path)} parameters; the transformation's groups have {n}.")
+  sched = _scheduler(cfg)
+  if sched is not None and sched.members:
+    raise ValueError(f"Writing the state of {sched.name} (a scheduler of schedulers) is not supported.")
+
+  param_groups = []
+  for g, options in enumerate(cfg.groups):
+    group: dict[str, Any] = {}
+    for key in GROUP_ORDER[cfg.optimizer]:
+      if key in SWITCHES[cfg.optimizer]:
+        group[key] = options.get(key, None if key == "foreach" else False)
+      elif key == "lr":
+        group[key] = _current_lr(cfg, g, slots, counts[g])
+      elif _is_schedule(options[key]):  # a scheduled weight_decay: its value at the count
+        group[key] = _f64(options[key], counts[g])
+      else:
+        group[key] = tuple(options[key]) if key == "betas" else options[key]
+    lr = options["lr"]
+    if sched is not None:
+      group["initial_lr"] = lr.lr if lr.lr is not None else _f64(lr, 0)
+    group["params"] = sorted((by_path[p] for p in layout[g]), key=lambda k: list(index).index(k))
+    param_groups.append(group)
+
+  state: dict[Any, dict[str, Any]] = {}
+  if any(counts):
+    for g, paths in enumerate(layout):
+      for p in paths:
+        state[by_path[p]] = {"step": np.asarray(counts[g], np.float32)}
+    for slot, leaf in slots:
+      key = BUFFERS.get((slot.owner, slot.field))
+      if key is not None and slot.param is not None:
+        state[by_path[slot.param]][key] = np.array(leaf)
+      elif (slot.owner, slot.field) in SCALARS:
+        for p in layout[_group_of(slot)]:
+          state[by_path[p]][SCALARS[(slot.owner, slot.field)]] = np.array(leaf)
+    order = STATE_KEYS[cfg.optimizer]
+    state = {k: {key: entry[key] for key in order if key in entry} for k, entry in sorted(state.items())}
+
+  scheduler_state = None
+  if sched is not None:
+    k = counts[0]
+    scheduler_state = {
+      "base_lrs": [pg["initial_lr"] for pg in param_groups],
+      "last_epoch": k,
+      "_step_count": k + 1,
+      "_is_initial": False,
+      "_get_lr_called_within_step": False,
+      "_last_lr": [pg["lr"] for pg in param_groups],
+    }
+  return {"state": state, "param_groups": param_groups}, scheduler_state

@@ -1,0 +1,249 @@
+"""``from_torch``: the ``oj.torch`` transformation (and state) of a live PyTorch optimizer and scheduler.
+
+`describe_torch` reads what the live objects expose (class names, ``optimizer.state_dict()``'s
+``param_groups``, ``scheduler.state_dict()``) into a plain description; `from_torch_config` maps a
+description to our transformation without torch; `from_torch` does both and imports the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import jax
+
+import optim_jax.torch as ojt
+from optim_jax.interop._slots import map_params, param_paths
+from optim_jax.interop._torch import BOOKKEEPING, import_torch_state, to_numpy
+from optim_jax.interop._torch_config import OPTIONS, SWITCHES
+
+PRESETS = {"RMSprop": ojt.rmsprop, "RAdam": ojt.radam, "ASGD": ojt.asgd}
+# torch.optim.lr_scheduler class -> (our factory, its arguments as the scheduler's state_dict names them)
+SCHEDULERS: dict[str, tuple[Any, tuple[str, ...]]] = {
+  "StepLR": (ojt.step_lr, ("step_size", "gamma")),
+  "MultiStepLR": (ojt.multi_step_lr, ("milestones", "gamma")),
+  "ConstantLR": (ojt.constant_lr, ("factor", "total_iters")),
+  "LinearLR": (ojt.linear_lr, ("start_factor", "end_factor", "total_iters")),
+  "ExponentialLR": (ojt.exponential_lr, ("gamma",)),
+  "PolynomialLR": (ojt.polynomial_lr, ("total_iters", "power")),
+  "CosineAnnealingLR": (ojt.cosine_annealing_lr, ("T_max", "eta_min")),
+  "CosineAnnealingWarmRestarts": (ojt.cosine_annealing_warm_restarts, ("T_0", "T_mult", "eta_min")),
+  "LambdaLR": (ojt.lambda_lr, ()),
+  "MultiplicativeLR": (ojt.multiplicative_lr, ()),
+}
+
+
+class FromTorch(NamedTuple):
+  """What `from_torch` returns: the transformation and its state (None for an optimizer without state)."""
+
+  tx: Any
+  opt_state: Any
+
+
+def describe_torch(optimizer: Any, scheduler: Any = None) -> dict[str, Any]:
+  """A plain description of a live PyTorch optimizer (and scheduler), the input of `from_torch_config`.
+
+  Args:
+    optimizer: a ``torch.optim.Optimizer`` (read through ``type(...).__name__`` and ``state_dict()``).
+    scheduler: None or a ``torch.optim.lr_scheduler`` scheduler.
+
+  Returns:
+    ``{"optimizer": class name, "param_groups": state_dict()'s param_groups, "scheduler": None or
+    {"class": class name, "state": its state_dict(), "lr_lambdas": LambdaLR's functions or None}}``,
+    tensors as numpy.
+
+  Example:
+    >>> from optim_jax.interop import describe_torch
+    >>> class RMSprop:  # stands for torch.optim.RMSprop
+    ...   def state_dict(self): return {"state": {}, "param_groups": [{"lr": 0.1, "params": [0]}]}
+    >>> describe_torch(RMSprop())
+    {'optimizer': 'RMSprop', 'param_groups': [{'lr': 0.1, 'params': [0]}], 'scheduler': None}
+  """
+  out: dict[str, Any] = {
+    "optimizer": type(optimizer).__name__,
+    "param_groups": to_numpy(optimizer.state_dict()["param_groups"]),
+    "scheduler": None,
+  }
+  if scheduler is not None:
+    lambdas = getattr(scheduler, "lr_lambdas", None)
+    out["scheduler"] = {
+      "class": type(scheduler).__name__,
+      "state": to_numpy(scheduler.state_dict()),
+      "lr_lambdas": None if lambdas is None else list(lambdas),
+    }
+  return out
+
+
+def _schedule(description: Mapping[str, Any], base_lr: float) -> Any:
+  cls, state = description["class"], description["state"]
+  if cls not in SCHEDULERS:
+    raise NotImplementedError(
+      f"torch.optim.lr_scheduler.{cls} is not supported by from_torch; supported: {sorted(SCHEDULERS)}"
+    )
+  factory, keys = SCHEDULERS[cls]
+  missing = [k for k in keys if k not in state]
+  if missing:
+    raise KeyError(f"The {cls} state has no {missing}.")
+  kwargs = {k: state[k] for k in keys}
+  if cls == "MultiStepLR":  # a Counter {milestone: times}
+    kwargs["milestones"] = sorted(
+      int(m) for m, times in dict(state["milestones"]).items() for _ in range(int(times))
+    )
+  if cls in ("LambdaLR", "MultiplicativeLR"):
+    lambdas = description.get("lr_lambdas")
+    if not lambdas:
+      raise ValueError(
+        f"{cls}: the description has no lr_lambdas (not in its state_dict; describe_torch reads them)."
+      )
+    kwargs["lr_lambda"] = lambdas[0] if len(lambdas) == 1 else list(lambdas)
+  return factory(base_lr, **kwargs)
+
+
+def from_torch_config(
+  description: Mapping[str, Any],
+  *,
+  params: Any = None,
+  names: Sequence[str] | Mapping[int, str] | None = None,
+) -> Any:
+  """The ``oj.torch`` transformation of a described PyTorch optimizer (`describe_torch`), without torch.
+
+  Each group's options become the preset's arguments; a scheduler becomes ours, scaling each
+  group's ``initial_lr`` (its position is state, see `import_torch_state`). More than one group
+  becomes ``param_groups=``, each group selecting the parameters PyTorch lists in it. Clips PyTorch
+  users call before ``step()`` (``clip_grad_norm_``...) are not part of the optimizer: chain
+  ``oj.torch.clip_grad_norm`` in front yourself.
+
+  Args:
+    description: ``{"optimizer", "param_groups", "scheduler"}`` as `describe_torch` gives it.
+    params: our parameters; needed for more than one group (to select each group's leaves).
+    names: PyTorch's parameter index -> our path: None (parameter i is leaf i of
+      ``jax.tree.leaves(params)``), a list of paths in PyTorch's order, or a dict.
+
+  Returns:
+    An ``optax.GradientTransformation``.
+
+  Raises:
+    NotImplementedError: an optimizer class other than RMSprop, RAdam or ASGD, or a scheduler class
+      not mapped (both named, with the supported ones listed).
+    ValueError: more than one group and no ``params``; a group option not known; a ``names`` that
+      does not fit.
+    KeyError: a group option or scheduler argument missing.
+
+  Example:
+    >>> import optim_jax as oj
+    >>> from optim_jax.interop import from_torch_config
+    >>> group = {"lr": 0.05, "momentum": 0.9, "alpha": 0.99, "eps": 1e-8, "centered": False,
+    ...          "weight_decay": 0, "maximize": False, "initial_lr": 0.1, "params": [0]}
+    >>> sched = {"class": "StepLR", "state": {"step_size": 5, "gamma": 0.5, "last_epoch": 5}}
+    >>> tx = from_torch_config({"optimizer": "RMSprop", "param_groups": [group], "scheduler": sched})
+    >>> oj.interop.torch_config(tx).groups[0]["lr"]
+    TorchLRScheduler(StepLR(lr=0.1, step_size=5, gamma=0.5, last_epoch=-1))
+  """
+  cls = description["optimizer"]
+  if cls not in PRESETS:
+    raise NotImplementedError(
+      f"torch.optim.{cls} is not supported by from_torch; supported: "
+      f"{', '.join('torch.optim.' + name for name in PRESETS)}"
+    )
+  groups = list(description["param_groups"])
+  known = set(OPTIONS[cls]) | set(SWITCHES[cls]) | set(BOOKKEEPING)
+  options = []
+  for i, group in enumerate(groups):
+    extra = sorted(set(group) - known)
+    if extra:
+      raise ValueError(f"param_groups[{i}] has option(s) {extra} that torch.optim.{cls} 2.13 does not have.")
+    missing = [k for k in OPTIONS[cls] if k not in group]
+    if missing:
+      raise KeyError(f"param_groups[{i}] has no {missing}.")
+    if group.get("fused"):
+      raise ValueError(f"param_groups[{i}]: fused=True, which torch.optim.{cls} 2.13 does not implement.")
+    opts = {k: group[k] for k in OPTIONS[cls]}
+    if "betas" in opts:
+      opts["betas"] = tuple(opts["betas"])
+    options.append(opts)
+  sched = description.get("scheduler")
+  if sched is not None:
+    for i, group in enumerate(groups):
+      if "initial_lr" not in group:
+        raise KeyError(f"param_groups[{i}] has no 'initial_lr', which a scheduler sets.")
+      options[i]["lr"] = float(group["initial_lr"])
+  preset = PRESETS[cls]
+  if len(groups) == 1:
+    (opts,) = options
+    if sched is not None:
+      opts["lr"] = _schedule(sched, opts["lr"])
+    return preset(**opts)
+  if params is None:
+    raise ValueError(
+      f"The optimizer has {len(groups)} param_groups: pass params= to say which leaves each selects."
+    )
+  keys = [k for g in groups for k in g["params"]]
+  paths = param_paths(params)
+  if names is None:
+    if len(keys) > len(paths):
+      raise ValueError(f"The optimizer has {len(keys)} parameters and params has {len(paths)} leaves.")
+    names = dict(zip(keys, paths[: len(keys)], strict=True))
+  leaves = jax.tree.leaves(params)
+  chosen = set((dict(names) if isinstance(names, Mapping) else dict(zip(keys, names, strict=True))).values())
+  flat = [leaf if path in chosen else None for path, leaf in zip(paths, leaves, strict=True)]
+  mapping = map_params(jax.tree.unflatten(jax.tree.structure(params), flat), names, keys)
+  lr = options[0]["lr"] if sched is None else _schedule(sched, options[0]["lr"])
+  param_groups = []
+  for group, opts in zip(groups, options, strict=True):
+    selected = frozenset(mapping[k] for k in group["params"])
+    param_groups.append({**opts, "params": lambda path, leaf, selected=selected: path in selected})
+  return preset(lr=lr, param_groups=param_groups)
+
+
+def from_torch(
+  optimizer: Any,
+  scheduler: Any = None,
+  *,
+  params: Any = None,
+  names: Sequence[str] | Mapping[int, str] | None = None,
+) -> FromTorch:
+  """The ``oj.torch`` transformation of a live PyTorch optimizer (and scheduler), with its state.
+
+  torch.optim.RMSprop, RAdam and ASGD with every option and parameter group, and the schedulers
+  StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR,
+  CosineAnnealingWarmRestarts, LambdaLR and MultiplicativeLR, stepped once per optimizer step (see
+  `from_torch_config`; anything else is a clear error). Gradient clips called before ``step()`` are
+  the user's to chain in front (``oj.torch.clip_grad_norm``). With state, it is imported
+  (`import_torch_state`), the scheduler's position included.
+
+  Args:
+    optimizer: a ``torch.optim`` optimizer.
+    scheduler: None or its ``torch.optim.lr_scheduler`` scheduler.
+    params: our parameters; needed when the optimizer has state or more than one group.
+    names: PyTorch's parameter index -> our path (see `from_torch_config`).
+
+  Returns:
+    ``FromTorch(tx, opt_state)``; ``opt_state`` is None when the optimizer has no state yet.
+
+  Raises:
+    ValueError: an optimizer with state (or groups) and no ``params``; and what `from_torch_config`
+      and `import_torch_state` raise.
+    NotImplementedError: an optimizer or scheduler class that is not supported.
+
+  Example:
+    >>> from optim_jax.interop import from_torch
+    >>> class RMSprop:  # stands for torch.optim.RMSprop(params, lr=0.1)
+    ...   def state_dict(self):
+    ...     return {"state": {}, "param_groups": [{"lr": 0.1, "momentum": 0, "alpha": 0.99, "eps": 1e-8,
+    ...             "centered": False, "weight_decay": 0, "maximize": False, "params": [0]}]}
+    >>> tx, state = from_torch(RMSprop())
+    >>> state is None
+    True
+  """
+  description = describe_torch(optimizer, scheduler)
+  saved = to_numpy(optimizer.state_dict())
+  if saved["state"] and params is None:
+    raise ValueError("The optimizer has state: pass params= (our parameters) to import it.")
+  tx = from_torch_config(description, params=params, names=names)
+  if not saved["state"]:
+    return FromTorch(tx, None)
+  keys = [k for g in saved["param_groups"] for k in g["params"]]
+  if names is None:
+    names = dict(zip(keys, param_paths(params)[: len(keys)], strict=True))
+  sched_state = None if scheduler is None else description["scheduler"]["state"]
+  return FromTorch(tx, import_torch_state(tx, params, saved, sched_state, names=names))

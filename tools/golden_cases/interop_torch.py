@@ -1,0 +1,260 @@
+"""PyTorch checkpoints in and out of optim_jax (oj.interop), against torch 2.13 itself (a table family).
+
+Each case runs the real optimizer (and scheduler, stepped after every optimizer step) k steps on the
+case's seeded gradients, saves ``optimizer.state_dict()`` and ``scheduler.state_dict()``, and runs n
+more steps: (a) the test imports that checkpoint and continues in JAX. Then optim_jax runs the same
+k steps from the same start (the transformation ``from_torch_config`` makes of the description, checked
+to have the options of ``golden_utils.build_optimizer``'s preset), exports its state
+(``export_torch_state``), and a fresh torch optimizer and scheduler load it and run the n steps:
+(b) the test checks that our export still equals the recorded one and that our continued run
+matches torch's. The live objects are also described (``describe_torch``: the fixture json holds
+the description the test builds the transformation from), and ``from_torch`` is run on them once
+here, its state checked against the import of the saved checkpoint.
+
+Arrays in ``tests/golden/interop_torch/<case>.npz`` (leaves as jax orders dict keys): ``init/<leaf>``,
+``grads/<leaf>`` (k + n steps), ``params_k/<leaf>`` torch's parameters after k steps, ``cont_a/<leaf>``
+torch's n continued steps, ``ckpt/<index>/<key>`` torch's saved state, ``export/<index>/<key>`` our
+exported state, ``cont_b/<leaf>`` torch's n steps from our export. The json holds the configuration (as
+harness.py's), k, n, ``names`` (our path of torch's parameter i), the checkpoint's ``param_groups``
+and scheduler state, the description, and our export's ``param_groups`` and scheduler state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from golden_cases import harness as h
+from golden_cases import runners
+
+ROOT = Path(__file__).resolve().parents[2]
+T = h.TORCH_SCHEDULES
+W, REST, B = ["w"], ["b", "s"], ["b"]
+
+
+@dataclasses.dataclass
+class InteropCase:
+  case: h.Case
+  k: int
+  n: int
+
+
+def _sched(name: str, **kwargs: Any) -> dict[str, Any]:
+  return h.spec(h.TORCH_LR + name, **kwargs)
+
+
+def _case(optimizer: str, defaults: dict[str, Any], label: str, dtype: str, k: int, n: int, **kwargs: Any):
+  return InteropCase(h.torch_case(optimizer, label, dtype, k + n, defaults=defaults, **kwargs), k, n)
+
+
+_rms = partial(_case, "torch.optim.RMSprop", {"lr": 0.01, "alpha": 0.99, "eps": 1e-8})
+_radam = partial(_case, "torch.optim.RAdam", {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8})
+_asgd = partial(_case, "torch.optim.ASGD", {"lr": 0.02, "lambd": 1e-4, "alpha": 0.75, "t0": 1e6})
+COSINE = _sched("CosineAnnealingLR", T_max=30, eta_min=1e-4)
+MULTI = _sched("MultiStepLR", milestones=[5, 15, 22], gamma=0.5)
+
+
+def cases() -> list[InteropCase]:
+  return [
+    _rms("momentum_centered_step", "float32", 15, 25, schedule=T.step, momentum=0.9, centered=True,
+         weight_decay=0.01),
+    _rms("plain_exp", "float32", 12, 20, schedule=T.exp),
+    _rms("cosine_momentum", "float64", 15, 25, schedule=COSINE, momentum=0.8),
+    _rms("constant_lr_momentum", "float64", 10, 20, schedule=None, momentum=0.5),  # no counter: step=
+    _radam("before_rectification_step", "float32", 3, 20, schedule=T.step),
+    _radam("after_rectification_exp", "float32", 20, 20, schedule=T.exp),
+    _radam("multistep_wd", "float32", 10, 20, schedule=MULTI, weight_decay=0.01),
+    _radam("decoupled_exp", "float64", 15, 25, schedule=T.exp, weight_decay=0.05,
+           decoupled_weight_decay=True),
+    _asgd("t0_lambd_step", "float32", 15, 25, schedule=T.step, lambd=1e-3, t0=5),
+    _asgd("t0_lambd_step", "float64", 15, 25, schedule=T.step, lambd=1e-3, t0=5),
+    _rms("groups_lr_wd_step", "float32", 15, 25, schedule=T.step, momentum=0.9, weight_decay=0.01,
+         param_groups=[{"params": W}, {"params": REST, "lr": 0.003, "weight_decay": 0.0, "momentum": 0.5}]),
+    _radam("groups_betas_decoupled_exp", "float64", 15, 25, schedule=T.exp, weight_decay=0.02,
+           param_groups=[{"params": W, "betas": (0.8, 0.99)},
+                         {"params": REST, "lr": 0.002, "weight_decay": 0.1, "decoupled_weight_decay": True}]),
+    _asgd("groups_frozen_step", "float32", 15, 25, schedule=T.step,
+          param_groups=[{"params": W, "lambd": 1e-3, "t0": 0}, {"params": B, "lr": 0.05, "t0": 5}]),
+    _rms("long_momentum_step", "float32", 100, 200, schedule=T.step_long, momentum=0.9),
+  ]  # fmt: skip
+
+
+def _names(case: h.Case) -> list[str]:
+  """Our leaf of torch's parameter i: the leaves in the groups' order (all leaves without groups)."""
+  groups = case.kwargs.get("param_groups")
+  return list(case.leaves) if groups is None else [n for g in groups for n in g["params"]]
+
+
+def _torch_objects(case: h.Case, values: dict[str, np.ndarray]) -> tuple[Any, Any, list]:
+  import torch
+
+  dtype = getattr(torch, case.dtype)
+  variables = {name: torch.nn.Parameter(torch.tensor(values[name], dtype=dtype)) for name in case.leaves}
+  kwargs = dict(case.kwargs)
+  groups = kwargs.pop("param_groups", None)
+  params: Any = [variables[n] for n in case.leaves]
+  if groups is not None:
+    params = [{**g, "params": [variables[n] for n in g["params"]]} for g in groups]
+  opt = runners.resolve(case.optimizer)(params, **kwargs)
+  sched = None if case.schedule is None else runners._build(case.schedule, opt)
+  return opt, sched, [variables[n] for n in case.leaves]
+
+
+def _steps(case: h.Case, opt: Any, sched: Any, variables: list, grads: dict, start: int, count: int) -> dict:
+  import torch
+
+  dtype = getattr(torch, case.dtype)
+  out: dict[str, list] = {n: [] for n in case.leaves}
+  for t in range(start, start + count):
+    for name, p in zip(case.leaves, variables, strict=True):
+      p.grad = torch.tensor(grads[name][t], dtype=dtype)
+    opt.step()
+    opt.zero_grad()
+    if sched is not None:
+      sched.step()
+    for name, p in zip(case.leaves, variables, strict=True):
+      out[name].append(p.detach().numpy().copy())
+  return {k: np.stack(v) for k, v in out.items()}
+
+
+def _flat_state(prefix: str, state: dict) -> dict[str, np.ndarray]:
+  return {f"{prefix}/{i}/{key}": np.asarray(v) for i, entry in state.items() for key, v in entry.items()}
+
+
+def _ours(tx: Any, init: dict, grads: dict, k: int) -> tuple[Any, Any]:
+  """Our k steps from init, one jitted step as the test runs them (the export is then the test's, bit for
+  bit): (params, state)."""
+  import jax
+  import jax.numpy as jnp
+  import optax
+
+  @jax.jit
+  def step(p, s, g):
+    u, s = tx.update(g, s, p)
+    return optax.apply_updates(p, u), s
+
+  params = {n: jnp.asarray(v) for n, v in init.items()}
+  state = tx.init(params)
+  for t in range(k):
+    params, state = step(params, state, {n: jnp.asarray(v[t]) for n, v in grads.items()})
+  return jax.tree.map(np.asarray, params), state
+
+
+def _same_options(case: h.Case, tx: Any) -> None:
+  """The transformation from torch's description has the options of the configuration's preset."""
+  sys.path.insert(0, str(ROOT / "tests"))
+  import golden_utils
+
+  from optim_jax.interop import torch_config
+
+  ours, ref = torch_config(tx), torch_config(golden_utils.build_optimizer({"config": case.config()}))
+  assert ours.optimizer == ref.optimizer and len(ours.groups) == len(ref.groups), case.name
+  for a, b in zip(ours.groups, ref.groups, strict=True):
+    assert {k: v for k, v in a.items() if k != "lr"} == {k: v for k, v in b.items() if k != "lr"}, case.name
+
+
+def write_one(folder: Path, ic: InteropCase, versions: dict[str, str]) -> Path:
+  import jax
+  import torch
+
+  from optim_jax.interop import (
+    describe_torch,
+    export_torch_state,
+    from_torch,
+    from_torch_config,
+    import_torch_state,
+    to_numpy,
+    to_torch,
+  )
+
+  case, k, n = ic.case, ic.k, ic.n
+  init, grads = h.make_inputs(case)
+  names = _names(case)
+  # (a) torch k steps, its checkpoint, n more steps
+  opt, sched, variables = _torch_objects(case, init)
+  _steps(case, opt, sched, variables, grads, 0, k)
+  ckpt = to_numpy(opt.state_dict())
+  sched_state = None if sched is None else to_numpy(sched.state_dict())
+  description = describe_torch(opt, sched)
+  params_k = {name: v.detach().numpy().copy() for name, v in zip(case.leaves, variables, strict=True)}
+  with jax.enable_x64(case.dtype == "float64"):
+    live = from_torch(opt, sched, params=params_k, names=names)  # from_torch on the live objects, once
+    tx_live = live.tx
+    imported = import_torch_state(tx_live, params_k, ckpt, sched_state, names=names)
+    same = jax.tree.map(lambda a, b: bool(np.array_equal(a, b)), live.opt_state, imported)
+    assert all(jax.tree.leaves(same)), (
+      f"{case.name}: from_torch's state differs from the import of its checkpoint"
+    )
+  cont_a = _steps(case, opt, sched, variables, grads, k, n)
+  # (b) ours k steps, exported, loaded into a fresh torch optimizer, n more steps there
+  with jax.enable_x64(case.dtype == "float64"):
+    tx = from_torch_config(description, params=params_k, names=names)
+    _same_options(case, tx)
+    ours_k, state = _ours(tx, init, grads, k)
+    exported, exported_sched = export_torch_state(tx, ours_k, state, names=names, step=k)
+  opt_b, sched_b, variables_b = _torch_objects(case, ours_k)
+  opt_b.load_state_dict(to_torch(exported))
+  if sched_b is not None:
+    sched_b.load_state_dict(exported_sched)
+  cont_b = _steps(case, opt_b, sched_b, variables_b, grads, k, n)
+
+  arrays: dict[str, np.ndarray] = {}
+  for name in case.leaves:
+    arrays[f"init/{name}"] = init[name]
+    arrays[f"grads/{name}"] = grads[name]
+    arrays[f"params_k/{name}"] = params_k[name]
+    arrays[f"cont_a/{name}"] = cont_a[name]
+    arrays[f"cont_b/{name}"] = cont_b[name]
+  arrays |= _flat_state("ckpt", ckpt["state"]) | _flat_state("export", exported["state"])
+  folder.mkdir(parents=True, exist_ok=True)
+  path = folder / f"{case.name}.npz"
+  np.savez_compressed(path, **arrays)
+  description = {
+    **description,
+    "scheduler": None if sched is None else {**description["scheduler"], "lr_lambdas": None},
+  }
+  meta = {
+    "family": "interop_torch",
+    "case": case.name,
+    "framework": "torch",
+    "framework_version": versions["torch"],
+    "versions": h.all_versions(versions),
+    "dtype": case.dtype,
+    "seed": case.seed,
+    "k": k,
+    "n": n,
+    "shapes": {name: list(s) for name, s in case.shapes.items()},
+    "grad_spec": dataclasses.asdict(case.grad_spec),
+    "config": case.config(),
+    "names": names,
+    "ckpt_param_groups": ckpt["param_groups"],
+    "ckpt_scheduler": sched_state,
+    "description": description,
+    "export_param_groups": exported["param_groups"],
+    "export_scheduler": exported_sched,
+    "from_torch_live": "from_torch(optimizer, scheduler) on the live objects: state equal to the import",
+    "torch_default_dtype": str(torch.get_default_dtype()),
+    "generated_by": "tools/make_golden.py",
+  }
+  path.with_suffix(".json").write_text(json.dumps(h._jsonable(meta), indent=1) + "\n")
+  return path
+
+
+def write_tables(folder: Path) -> None:
+  """Writes every case's .npz and .json into ``folder`` (tests/golden/interop_torch)."""
+  versions = runners.versions()
+  keep = set()
+  for ic in cases():
+    path = write_one(folder, ic, versions)
+    keep.add(path.stem)
+    print(f"interop_torch/{path.stem}: {path.stat().st_size / 1024:.1f} KiB")
+  for stale in folder.glob("*.npz"):
+    if stale.stem not in keep:
+      stale.unlink()
+      stale.with_suffix(".json").unlink(missing_ok=True)

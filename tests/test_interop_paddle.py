@@ -297,6 +297,11 @@ def test_counters_and_hyperparameters(radam) -> None:
   txs = oj.paddle.radam(sched, beta1=0.8)
   with pytest.raises(KeyError, match="LR_Scheduler"):
     import_paddle_state(txs, PARAMS, sd, names=NAMES)
+  good = {**sd, "LR_Scheduler": {"last_epoch": 4, "last_lr": float(sched(4))}}
+  import_paddle_state(txs, PARAMS, good, names=NAMES, learning_rate=sched)
+  with pytest.raises(ValueError, match="LR_Scheduler.last_lr"):
+    bad = {**sd, "LR_Scheduler": {"last_epoch": 4, "last_lr": 0.5}}
+    import_paddle_state(txs, PARAMS, bad, names=NAMES, learning_rate=sched)
   with pytest.raises(ValueError, match="LR_Scheduler.last_epoch = 5"):
     import_paddle_state(txs, PARAMS, {**sd, "LR_Scheduler": {"last_epoch": 5, "last_lr": 0.01}}, names=NAMES)
   with pytest.raises(ValueError, match="learning_rate="):

@@ -218,6 +218,7 @@ def import_paddle_state(
   state_dict: Mapping[str, Any],
   *,
   names: Sequence[str] | Mapping[str, str] | None = None,
+  learning_rate: Callable[[Any], Any] | None = None,
 ) -> Any:
   r"""Our state for ``tx`` from a Paddle optimizer's ``state_dict()`` converted to numpy.
 
@@ -230,8 +231,8 @@ def import_paddle_state(
   Paddle keeps ``momentum_0`` and ``mean_grad_0`` also when ``momentum=0`` or ``centered=False``:
   ``mean_grad_0`` must then be zero, and ``momentum_0`` (Paddle's last step, which the next step
   multiplies by 0) is not kept. A state_dict without accumulators (Paddle's before its first
-  ``step()``) gives ``tx.init(params)``. The learning rate itself is not in the checkpoint:
-  ``LR_Scheduler.last_lr`` is not compared.
+  ``step()``) gives ``tx.init(params)``. ``tx`` does not expose its schedule: pass it as
+  ``learning_rate=`` to have ``LR_Scheduler.last_lr`` checked against it (`from_paddle` does).
 
   Args:
     tx: the transformation, an `oj.paddle` preset.
@@ -243,6 +244,8 @@ def import_paddle_state(
       ``jax.tree.leaves`` order), a dict ``{Paddle name: path}`` (``"linear_0.w_0": "dense/kernel"``),
       or a list of Paddle names, one per leaf in ``jax.tree.leaves`` order (``[p.name for p in
       model.parameters()]`` where the model's order is the pytree's).
+    learning_rate: None, or the schedule ``tx`` was made with: ``LR_Scheduler.last_lr`` must then be
+      its value at ``last_epoch`` (relative 1e-6: ours is float32, Paddle's a double).
 
   Returns:
     The optimizer state, ``tx.init(params)``'s structure with the checkpoint's values.
@@ -322,6 +325,13 @@ def import_paddle_state(
     if sched is None:
       raise KeyError("The checkpoint has no LR_Scheduler, and tx's learning rate is a schedule.")
     steps["LR_Scheduler.last_epoch"] = int(sched["last_epoch"])
+    if learning_rate is not None:
+      ours = float(learning_rate(jnp.asarray(int(sched["last_epoch"]), jnp.int32)))
+      if not np.isclose(ours, float(sched["last_lr"]), rtol=1e-6, atol=0.0):
+        raise ValueError(
+          f"LR_Scheduler.last_lr = {sched['last_lr']!r}, but learning_rate gives {ours!r} at last_epoch = "
+          f"{sched['last_epoch']}: the scheduler's arguments differ."
+        )
   elif sched is not None:
     raise ValueError("The checkpoint has an LR_Scheduler, and tx's learning rate is a constant.")
   if len(set(steps.values())) > 1:

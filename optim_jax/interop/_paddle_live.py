@@ -352,16 +352,8 @@ def from_paddle_config(
   tx = _PRESETS[kind](**kwargs)
   if state_dict is None:
     return FromPaddle(tx, None)
-  sched = state_dict.get("LR_Scheduler")
-  if callable(kwargs["learning_rate"]) and sched is not None:
-    ours = float(kwargs["learning_rate"](np.int32(sched["last_epoch"])))
-    if not np.isclose(ours, float(sched["last_lr"]), rtol=1e-6, atol=0.0):
-      raise ValueError(
-        f"LR_Scheduler.last_lr = {sched['last_lr']!r}, but {config['learning_rate']['class']} gives "
-        f"{ours!r} at "
-        f"last_epoch = {sched['last_epoch']}: the scheduler's arguments differ."
-      )
-  return FromPaddle(tx, import_paddle_state(tx, params, state_dict, names=to_path))
+  lr = kwargs["learning_rate"] if callable(kwargs["learning_rate"]) else None
+  return FromPaddle(tx, import_paddle_state(tx, params, state_dict, names=to_path, learning_rate=lr))
 
 
 def from_paddle(

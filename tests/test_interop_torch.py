@@ -10,6 +10,7 @@ input.
 
 from __future__ import annotations
 
+import copy
 import json
 
 import golden_utils as gu
@@ -19,10 +20,14 @@ import numpy as np
 import optax
 import pytest
 
+import optim_jax as oj
 from optim_jax.interop import (
+  describe_torch,
   export_torch_state,
+  from_torch,
   from_torch_config,
   import_torch_state,
+  to_numpy,
   torch_config,
 )
 
@@ -190,3 +195,223 @@ def test_description_gives_the_preset(case):
         [la(c) if callable(la) else la for c in counts[:3]],
         [lb(c) if callable(lb) else lb for c in counts[:3]],
       )
+
+
+# --- the live layer without torch: objects that quack like torch's ---------------------------------
+
+
+def fake(name: str, state_dict: dict, **attrs):
+  """An object of class ``name`` whose ``state_dict()`` is ``state_dict`` (a torch optimizer or scheduler)."""
+  return type(name, (), {"state_dict": lambda self: copy.deepcopy(state_dict), **attrs})()
+
+
+class FakeTensor:
+  def __init__(self, value):
+    self.value = np.asarray(value)
+
+  def detach(self):
+    return self
+
+  def cpu(self):
+    return self
+
+  def numpy(self):
+    return self.value
+
+
+def test_from_torch_on_objects_like_torchs():
+  """from_torch reads optimizer and scheduler through state_dict() (tensors through .detach()): the state
+  is the import of the checkpoint, and the scheduler's position is the count."""
+  meta = load("torch_groups_lr_wd_step_f32")
+  ckpt = {
+    "state": {i: {k: FakeTensor(v) for k, v in e.items()} for i, e in meta["ckpt"]["state"].items()},
+    "param_groups": meta["ckpt"]["param_groups"],
+  }
+  opt = fake("RMSprop", ckpt)
+  sched = fake("StepLR", meta["ckpt_scheduler"])
+  params = {k: jnp.asarray(v) for k, v in meta["params_k"].items()}
+  tx, state = from_torch(opt, sched, params=params, names=meta["names"])
+  ref = import_torch_state(tx, params, meta["ckpt"], meta["ckpt_scheduler"], names=meta["names"])
+  assert same_state(state, ref)
+  assert [int(c) for c in jax.tree.leaves(state) if np.ndim(c) == 0 and c.dtype == np.int32] == [
+    meta["k"]
+  ] * 4
+  assert describe_torch(opt, sched)["scheduler"]["class"] == "StepLR"
+  with pytest.raises(ValueError, match="pass params="):
+    from_torch(opt, sched)
+  fresh = fake("RMSprop", {"state": {}, "param_groups": meta["ckpt"]["param_groups"][:1]})
+  assert from_torch(fresh).opt_state is None
+
+
+def test_from_torch_on_a_live_optimizer():
+  """With torch installed: from_torch of a real RMSprop and StepLR after 3 steps (not in CI)."""
+  torch = pytest.importorskip("torch")
+  w = torch.nn.Parameter(torch.ones(2, 3))
+  opt = torch.optim.RMSprop([w], lr=0.01, momentum=0.9, centered=True)
+  sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+  for _ in range(3):
+    w.grad = torch.full((2, 3), 0.5)
+    opt.step()
+    sched.step()
+  tx, state = from_torch(opt, sched, params=jnp.ones((2, 3)))
+  np.testing.assert_array_equal(state[0].square_avg, opt.state[w]["square_avg"].numpy())
+  assert float(oj.torch.step_lr(0.01, 2, 0.5)(3)) == pytest.approx(opt.param_groups[0]["lr"])
+
+
+def test_to_numpy_copies_and_keeps_structure():
+  t = FakeTensor(np.ones(2, np.float32))
+  out = to_numpy({"a": [t, (t, 1.5)], "b": None, "c": "x"})
+  assert isinstance(out["a"], list) and isinstance(out["a"][1], tuple) and out["a"][1][1] == 1.5
+  t.value[:] = 7  # the optimizer updates its tensors in place: the converted copy keeps its values
+  assert out["a"][0].tolist() == [1.0, 1.0] and out["b"] is None and out["c"] == "x"
+
+
+# --- bad input ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rms():
+  """RMSprop (momentum, centered) under StepLR: its transformation, params and torch's checkpoint."""
+  meta = load("torch_momentum_centered_step_f32")
+  params = {k: jnp.asarray(v) for k, v in meta["params_k"].items()}
+  tx = from_torch_config(meta["description"], params=params)
+  return tx, params, meta
+
+
+def bad(rms, edit, error, match, sched_edit=None):
+  tx, params, meta = rms
+  ckpt, sched = copy.deepcopy(meta["ckpt"]), copy.deepcopy(meta["ckpt_scheduler"])
+  edit(ckpt)
+  if sched_edit is not None:
+    sched_edit(sched)
+  with pytest.raises(error, match=match):
+    import_torch_state(tx, params, ckpt, sched)
+
+
+def test_the_fixture_checkpoint_imports(rms):
+  tx, params, meta = rms
+  import_torch_state(tx, params, meta["ckpt"], meta["ckpt_scheduler"])
+
+
+def _set(path, value):
+  def edit(d):
+    for key in path[:-1]:
+      d = d[key]
+    d[path[-1]] = value
+
+  return edit
+
+
+def _drop(path):
+  def edit(d):
+    for key in path[:-1]:
+      d = d[key]
+    del d[path[-1]]
+
+  return edit
+
+
+@pytest.mark.parametrize(
+  ("edit", "error", "match"),
+  [
+    (_drop(["state"]), KeyError, "no 'state'"),
+    (_set(["extra"], 1), ValueError, r"\['extra'\] besides"),
+    (_drop(["state", 2, "momentum_buffer"]), KeyError, r"parameter 2 \('w'\) has no \['momentum_buffer'\]"),
+    (
+      _set(["state", 0, "exp_avg"], np.zeros(3, np.float32)),
+      ValueError,
+      r"parameter 0 \('b'\) has \['exp_avg'\]",
+    ),
+    (_drop(["state", 1]), KeyError, r"no entry for parameter 1 \('s'\)"),
+    (_set(["state", 7], {}), ValueError, r"parameter\(s\) \[7\] that no param_group lists"),
+    (
+      _set(["state", 2, "square_avg"], np.zeros((3, 2), np.float32)),
+      ValueError,
+      r"square_avg\['w'\].*shape \[2, 3\]",
+    ),
+    (
+      _set(["state", 0, "grad_avg"], np.zeros(3, np.float64)),
+      ValueError,
+      r"grad_avg\['b'\].*float32\[3\].*float64",
+    ),
+    (_set(["state", 1, "step"], np.float32(14)), ValueError, r"different steps \[14, 15\]"),
+    (_set(["state", 1, "step"], np.float32(14.5)), ValueError, "not a whole number"),
+    (_set(["param_groups", 0, "alpha"], 0.9), ValueError, r"param_groups\[0\]\['alpha'\] is 0.9 .* has 0.99"),
+    (_set(["param_groups", 0, "centered"], False), ValueError, r"\['centered'\] is False .* has True"),
+    (_set(["param_groups", 0, "momentum"], 0.8), ValueError, r"\['momentum'\] is 0.8 .* has 0.9"),
+    (
+      _set(["param_groups", 0, "lr"], 0.01),
+      ValueError,
+      r"\['lr'\] is 0.01 .* schedule gives 0.0025 at update count 15",
+    ),
+    (_set(["param_groups", 0, "initial_lr"], 0.1), ValueError, r"initial_lr'\] is 0.1 .* starts at 0.01"),
+    (_drop(["param_groups", 0, "eps"]), KeyError, r"param_groups\[0\] has no 'eps'"),
+    (_set(["param_groups", 0, "nesterov"], True), ValueError, r"\['nesterov'\] that torch.optim.RMSprop"),
+    (_set(["param_groups"], []), ValueError, "0 param_groups; the transformation has 1"),
+  ],
+)
+def test_bad_checkpoint(rms, edit, error, match):
+  bad(rms, edit, error, match)
+
+
+@pytest.mark.parametrize(
+  ("edit", "match"),
+  [
+    (_set(["last_epoch"], 14), r"'last_epoch' is 14; the optimizer state's step is 15"),
+    (_set(["gamma"], 0.1), r"'gamma' is 0.1; the transformation's StepLR has 0.5"),
+    (_set(["base_lrs"], [0.02]), r"'base_lrs' is \[0.02\]"),
+  ],
+)
+def test_bad_scheduler_state(rms, edit, match):
+  bad(rms, lambda d: None, ValueError, match, sched_edit=edit)
+
+
+def test_bad_names_and_groups():
+  meta = load("torch_groups_lr_wd_step_f32")
+  params = {k: jnp.asarray(v) for k, v in meta["params_k"].items()}
+  tx = from_torch_config(meta["description"], params=params, names=meta["names"])
+  ckpt = meta["ckpt"]
+  with pytest.raises(ValueError, match="not parameter paths"):
+    import_torch_state(tx, params, ckpt, names=["w", "b", "x"])
+  with pytest.raises(
+    ValueError, match=r"param_groups\[0\] lists parameter 0 \('b'\), which the transformation puts in"
+  ):
+    import_torch_state(tx, params, ckpt, names=["b", "w", "s"])
+  with pytest.raises(ValueError, match="names= lists 2 paths"):
+    import_torch_state(tx, params, ckpt, names=["w", "b"])
+  # the default order, each group's leaves in jax.tree.leaves order, is torch's order here
+  import_torch_state(tx, params, ckpt, meta["ckpt_scheduler"])
+
+
+def test_bad_transformation_and_export_arguments(rms):
+  tx, params, meta = rms
+  with pytest.raises(ValueError, match="no PyTorch optimizer found"):
+    import_torch_state(optax.adam(1e-3), params, meta["ckpt"])
+  state = import_torch_state(tx, params, meta["ckpt"])
+  with pytest.raises(ValueError, match="step=3 disagrees with the state's count 15"):
+    export_torch_state(tx, params, state, step=3)
+  plain = oj.torch.rmsprop(lr=0.01)
+  with pytest.raises(ValueError, match="pass step="):
+    export_torch_state(plain, params, plain.init(params))
+  with pytest.raises(ValueError, match="cycled by the scheduler"):
+    torch_config(oj.torch.rmsprop(lr=oj.torch.one_cycle_lr(0.1, total_steps=10)))
+  with pytest.raises(ValueError, match="not an oj.torch scheduler"):
+    import_torch_state(plain, params, {"state": {}, "param_groups": [{**meta["ckpt"]["param_groups"][0], "lr": 0.01,
+                       "momentum": 0, "centered": False, "weight_decay": 0}]}, meta["ckpt_scheduler"])  # fmt: skip
+
+
+def test_unsupported_optimizer_and_scheduler_are_named(rms):
+  _, params, meta = rms
+  desc = copy.deepcopy(meta["description"])
+  with pytest.raises(NotImplementedError, match=r"torch.optim.Adam is not supported .* torch.optim.RMSprop"):
+    from_torch_config({**desc, "optimizer": "Adam"})
+  with pytest.raises(NotImplementedError, match=r"lr_scheduler.OneCycleLR is not supported; .*StepLR"):
+    from_torch_config({**desc, "scheduler": {"class": "OneCycleLR", "state": {}}})
+  with pytest.raises(NotImplementedError, match="ReduceLROnPlateau"):
+    from_torch_config({**desc, "scheduler": {"class": "ReduceLROnPlateau", "state": {}}})
+  groups = [dict(g) for g in desc["param_groups"]]
+  with pytest.raises(ValueError, match=r"\['dampening'\]"):
+    from_torch_config({**desc, "param_groups": [{**groups[0], "dampening": 0}]})
+  two = {**desc, "param_groups": [groups[0], {**groups[0], "params": [3]}]}
+  with pytest.raises(ValueError, match="pass params="):
+    from_torch_config(two)

@@ -24,12 +24,12 @@ from optim_jax.interop._slots import map_params as map_params
 from optim_jax.interop._slots import param_paths as param_paths
 from optim_jax.interop._slots import replace_slots as replace_slots
 from optim_jax.interop._slots import state_slots as state_slots
-from optim_jax.interop._torch import export_torch_state as export_torch_state
 from optim_jax.interop._torch import import_torch_state as import_torch_state
 from optim_jax.interop._torch import to_numpy as to_numpy
 from optim_jax.interop._torch import to_torch as to_torch
 from optim_jax.interop._torch_config import TorchConfig as TorchConfig
 from optim_jax.interop._torch_config import torch_config as torch_config
+from optim_jax.interop._torch_export import export_torch_state as export_torch_state
 from optim_jax.interop._torch_live import FromTorch as FromTorch
 from optim_jax.interop._torch_live import describe_torch as describe_torch
 from optim_jax.interop._torch_live import from_torch as from_torch

@@ -78,7 +78,7 @@ def _schedule(description: Mapping[str, Any], base_lr: float) -> Any:
   cls, state = description["class"], description["state"]
   if cls not in SCHEDULERS:
     raise NotImplementedError(
-      f"torch.optim.lr_scheduler.{cls} is not supported by from_torch; supported: {sorted(SCHEDULERS)}"
+      f"torch.optim.lr_scheduler.{cls} is not supported; supported: {sorted(SCHEDULERS)}"
     )
   factory, keys = SCHEDULERS[cls]
   missing = [k for k in keys if k not in state]
@@ -145,6 +145,11 @@ def from_torch_config(
       f"torch.optim.{cls} is not supported by from_torch; supported: "
       f"{', '.join('torch.optim.' + name for name in PRESETS)}"
     )
+  sched = description.get("scheduler")
+  if sched is not None and sched["class"] not in SCHEDULERS:  # before the options it may add to the groups
+    raise NotImplementedError(
+      f"torch.optim.lr_scheduler.{sched['class']} is not supported; supported: {sorted(SCHEDULERS)}"
+    )
   groups = list(description["param_groups"])
   known = set(OPTIONS[cls]) | set(SWITCHES[cls]) | set(BOOKKEEPING)
   options = []
@@ -161,7 +166,6 @@ def from_torch_config(
     if "betas" in opts:
       opts["betas"] = tuple(opts["betas"])
     options.append(opts)
-  sched = description.get("scheduler")
   if sched is not None:
     for i, group in enumerate(groups):
       if "initial_lr" not in group:

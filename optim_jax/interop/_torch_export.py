@@ -1,0 +1,169 @@
+"""``export_torch_state``: PyTorch's ``optimizer.state_dict()`` and ``scheduler.state_dict()`` from our state.
+
+The inverse of `import_torch_state` (see `optim_jax.interop._torch` for the mapping of buffers and
+counters); the ``param_groups`` options are the transformation's (`torch_config`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from optim_jax.interop._slots import Slot, state_slots
+from optim_jax.interop._torch import (
+  BUFFERS,
+  SCALARS,
+  STATE_KEYS,
+  _counts,
+  _f64,
+  _group_of,
+  _index_map,
+  _is_schedule,
+  _layout,
+  _scheduler,
+)
+from optim_jax.interop._torch_config import GROUP_ORDER, SWITCHES, TorchConfig, torch_config
+
+# --- export ----------------------------------------------------------------------------------------
+
+
+def _current_lr(cfg: TorchConfig, g: int, slots: list[tuple[Slot, Any]], count: int) -> float:
+  lr = cfg.groups[g]["lr"]
+  if _is_schedule(lr):
+    return _f64(lr, count)
+  if cfg.grouped:
+    held = next(np.asarray(v) for s, v in slots if s.field == "hyperparams/lr" and _group_of(s) == g)
+    return float(lr) if held == np.asarray(lr, held.dtype) else float(held)  # the exact number if unchanged
+  return lr
+
+
+def export_torch_state(
+  tx: Any,
+  params: Any,
+  opt_state: Any,
+  *,
+  names: Sequence[str] | Mapping[int, str] | None = None,
+  step: int | None = None,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+  """PyTorch's ``optimizer.state_dict()`` (and ``scheduler.state_dict()``) from our state, as numpy.
+
+  The inverse of `import_torch_state` (the round trip is exact): parameter ``i`` of PyTorch is
+  ``names[i]`` (by default each group's leaves in ``jax.tree.leaves`` order, group after group),
+  ``step`` is the group's count (a float32 scalar, as PyTorch keeps it), the group's options are the
+  transformation's and ``lr`` is the one the next update uses. After ``to_torch`` both dicts load with
+  ``optimizer.load_state_dict`` and ``scheduler.load_state_dict`` into an optimizer and scheduler
+  built as the transformation (the scheduler state is its position: ``last_epoch`` = the count,
+  ``base_lrs``, ``_last_lr``). At count 0 the state is empty, as a fresh PyTorch optimizer's.
+
+  Args:
+    tx: the transformation (see `import_torch_state`).
+    params: our parameters (structure, shapes and dtypes).
+    opt_state: its state.
+    names: as in `import_torch_state` (a dict maps PyTorch's index to our path).
+    step: the number of updates done; needed only when the state has no counter (``oj.torch.rmsprop``
+      with a constant lr and no groups), else it must equal the count.
+
+  Returns:
+    ``(optimizer_state, scheduler_state)``; the latter is None unless the lr is an ``oj.torch``
+    scheduler.
+
+  Raises:
+    ValueError: ``step`` missing where the state has no counter or disagreeing with the count, a
+      ``names`` that does not fit, a transformation that is not of ``oj.torch``, or a scheduler
+      PyTorch composes of others (SequentialLR, ChainedScheduler), whose state is not written.
+
+  Example:
+    >>> import jax.numpy as jnp, optim_jax as oj
+    >>> from optim_jax.interop import export_torch_state
+    >>> params = {"b": jnp.zeros(2), "w": jnp.zeros((2, 2))}
+    >>> tx = oj.torch.radam(lr=oj.torch.step_lr(0.01, step_size=2))
+    >>> state = tx.init(params)
+    >>> for _ in range(3):
+    ...   _, state = tx.update(params, state, params)
+    >>> opt, sched = export_torch_state(tx, params, state)
+    >>> sorted(opt["state"][1]), float(opt["state"][1]["step"]), opt["param_groups"][0]["lr"]
+    (['exp_avg', 'exp_avg_sq', 'step'], 3.0, 0.001)
+    >>> sched["last_epoch"], sched["_last_lr"]
+    (3, [0.001])
+  """
+  cfg = torch_config(tx)
+  slots = state_slots(opt_state, params)
+  layout = _layout(cfg, slots, params)
+  counts = _counts(slots, len(cfg.groups))
+  for g, count in enumerate(counts):
+    if count is None:
+      if step is None:
+        raise ValueError(
+          "The state has no update counter (a constant lr and no parameter groups): pass step= (the number "
+          "of "
+          "optimizer steps done), which PyTorch's checkpoint records."
+        )
+      counts[g] = int(step)
+    elif step is not None and int(step) != count:
+      raise ValueError(f"step={step} disagrees with the state's count {count} (parameter group {g}).")
+  n = sum(len(g) for g in layout)
+  if names is None:
+    index = dict(enumerate(p for g in layout for p in g))
+  elif isinstance(names, Mapping):
+    index = dict(names)
+  else:
+    index = dict(enumerate(names))
+  by_path = {
+    p: k
+    for k, p in _index_map(
+      params, layout, index, [[k for k in index if index[k] in g] for g in layout]
+    ).items()
+  }
+  if len(by_path) != n:
+    raise ValueError(f"names= maps {len(by_path)} parameters; the transformation's groups have {n}.")
+  sched = _scheduler(cfg)
+  if sched is not None and sched.members:
+    raise ValueError(f"Writing the state of {sched.name} (a scheduler of schedulers) is not supported.")
+
+  param_groups = []
+  for g, options in enumerate(cfg.groups):
+    group: dict[str, Any] = {}
+    for key in GROUP_ORDER[cfg.optimizer]:
+      if key in SWITCHES[cfg.optimizer]:
+        group[key] = options.get(key, None if key == "foreach" else False)
+      elif key == "lr":
+        group[key] = _current_lr(cfg, g, slots, counts[g])
+      elif _is_schedule(options[key]):  # a scheduled weight_decay: its value at the count
+        group[key] = _f64(options[key], counts[g])
+      else:
+        group[key] = tuple(options[key]) if key == "betas" else options[key]
+    lr = options["lr"]
+    if sched is not None:
+      group["initial_lr"] = lr.lr if lr.lr is not None else _f64(lr, 0)
+    group["params"] = sorted((by_path[p] for p in layout[g]), key=lambda k: list(index).index(k))
+    param_groups.append(group)
+
+  state: dict[Any, dict[str, Any]] = {}
+  if any(counts):
+    for g, paths in enumerate(layout):
+      for p in paths:
+        state[by_path[p]] = {"step": np.asarray(counts[g], np.float32)}
+    for slot, leaf in slots:
+      key = BUFFERS.get((slot.owner, slot.field))
+      if key is not None and slot.param is not None:
+        state[by_path[slot.param]][key] = np.array(leaf)
+      elif (slot.owner, slot.field) in SCALARS:
+        for p in layout[_group_of(slot)]:
+          state[by_path[p]][SCALARS[(slot.owner, slot.field)]] = np.array(leaf)
+    order = STATE_KEYS[cfg.optimizer]
+    state = {k: {key: entry[key] for key in order if key in entry} for k, entry in sorted(state.items())}
+
+  scheduler_state = None
+  if sched is not None:
+    k = counts[0]
+    scheduler_state = {
+      "base_lrs": [pg["initial_lr"] for pg in param_groups],
+      "last_epoch": k,
+      "_step_count": k + 1,
+      "_is_initial": False,
+      "_get_lr_called_within_step": False,
+      "_last_lr": [pg["lr"] for pg in param_groups],
+    }
+  return {"state": state, "param_groups": param_groups}, scheduler_state

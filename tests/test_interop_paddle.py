@@ -310,6 +310,29 @@ def test_counters_and_hyperparameters(radam) -> None:
     export_paddle_state(tx, PARAMS, radam[1], names=NAMES, step=3)
 
 
+def test_radam_long_run_counters() -> None:
+  """Far into a run (float32, beta2 = 0.9, t = 2000) beta2_pow stays at a subnormal and rho at its limit:
+  the scheduler's last_epoch decides t, without a scheduler the step is not known (an error)."""
+  sched = oj.schedules.step_decay(0.01, 100)
+  tx = oj.paddle.radam(sched, beta2=0.9)
+  state = tx.init(PARAMS)
+  state = (
+    state[0]._replace(count=jnp.asarray(2000, jnp.int32)),
+    state[1]._replace(count=jnp.asarray(2000, jnp.int32)),
+  )
+  sd = export_paddle_state(tx, PARAMS, state, names=NAMES, learning_rate=sched)
+  assert 0 < sd["linear_0.w_0_beta2_pow_0"][0, 0] < 1e-40
+  back = import_paddle_state(tx, PARAMS, sd, names=NAMES, learning_rate=sched)
+  assert int(back[0].count) == 2000
+  with pytest.raises(ValueError, match="beta2_pow_0 .* step is not known"):
+    import_paddle_state(
+      oj.paddle.radam(0.01, beta2=0.9),
+      PARAMS,
+      {k: v for k, v in sd.items() if k != "LR_Scheduler"},
+      names=NAMES,
+    )
+
+
 def test_asgd_and_rmsprop_checks() -> None:
   tx = oj.paddle.asgd(0.1, batch_num=3)
   sd = export_paddle_state(tx, PARAMS, steps(tx), names=NAMES)

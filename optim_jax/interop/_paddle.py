@@ -138,13 +138,26 @@ def _radam_counters(b1: Any, b2: Any, dtype: Any, t: int) -> tuple[Any, Any, Any
   return p1[t], p2[t], rho[t]
 
 
-def _radam_step(key: str, pw1: Any, pw2: Any, rho: Any, b1: Any, b2: Any, dtype: Any) -> int:
-  """The update count t whose recursions give the stored beta1_pow, beta2_pow and rho."""
+def _radam_step(
+  key: str, pw1: Any, pw2: Any, rho: Any, b1: Any, b2: Any, dtype: Any, hint: int | None = None
+) -> int:
+  """The update count t whose recursions give the stored beta1_pow, beta2_pow and rho.
+
+  ``hint`` (the scheduler's last_epoch) is taken when it reproduces them: far into a run the float
+  recursions stop moving (beta^t stays at a subnormal, rho at its limit) and the values alone no longer
+  tell t.
+  """
   b1, b2 = float(b1), float(b2)
+
+  def fits(t: int) -> bool:
+    c1, c2, cr = _radam_counters(b1, b2, dtype, t)
+    return bool(c1 == pw1 and c2 == pw2 and (cr == rho or (np.isnan(cr) and np.isnan(rho))))
+
+  if hint is not None and 0 <= hint < 2**31 and fits(hint):
+    return hint
   if not (0.0 < float(pw2) <= 1.0):
     raise ValueError(
-      f"{key}beta2_pow_0 = {float(pw2)!r}: not a power of beta2 = {b2!r} that identifies the step (it is 0 "
-      "after underflow)."
+      f"{key}beta2_pow_0 = {float(pw2)!r}: not a power of beta2 = {b2!r} that identifies the step."
     )
   guess = 0 if float(pw2) == 1.0 else round(np.log(float(pw2)) / np.log(b2))
   lo, hi = max(guess - 64 - guess // 100, 0), guess + 64 + guess // 100
@@ -155,10 +168,15 @@ def _radam_step(key: str, pw1: Any, pw2: Any, rho: Any, b1: Any, b2: Any, dtype:
       f"{key}beta2_pow_0 = {float(pw2)!r} is not beta2^t for beta2 = {b2!r} (the transformation's, as "
       f"{np.dtype(dtype).name}) at any step t near {guess}: the checkpoint's beta2 differs."
     )
-  for t in hits:
-    c1, _, cr = _radam_counters(b1, b2, dtype, t)
-    if c1 == pw1 and (cr == rho or (np.isnan(cr) and np.isnan(rho))):
-      return t
+  exact = [t for t in hits if fits(t)]
+  if len(exact) == 1:
+    return exact[0]
+  if len(exact) > 1:
+    raise ValueError(
+      f"{key}beta2_pow_0 = {float(pw2)!r}: Paddle's recursions give these values at every step from "
+      f"{exact[0]} on (they no longer move), so the step is not known; the checkpoint's "
+      "LR_Scheduler.last_epoch decides it when the optimizer has a scheduler."
+    )
   t = hits[0]
   c1, _, cr = _radam_counters(b1, b2, dtype, t)
   if c1 != pw1:
@@ -305,6 +323,7 @@ def import_paddle_state(
   # the step count: Paddle's counters of every parameter, and the scheduler's
   steps: dict[str, int] = {}
   if kind == "RAdam":
+    hint = int(sched["last_epoch"]) if sched is not None else None
     betas = _probe(tx, params, like, {"mu", "nu"})
     for (field, path, group), b in betas.items():
       if field != "mu":
@@ -313,7 +332,7 @@ def import_paddle_state(
       v = {a: _uniform(f"{pname}_{a}_0", _check(f"{pname}_{a}_0", per[pname][a], np.shape(leaves[path]), dt))
            for a in ("beta1_pow", "beta2_pow", "rho")}  # fmt: skip
       steps[f"{pname}_beta2_pow_0"] = _radam_step(
-        f"{pname}_", v["beta1_pow"], v["beta2_pow"], v["rho"], b, betas[("nu", path, group)], dt
+        f"{pname}_", v["beta1_pow"], v["beta2_pow"], v["rho"], b, betas[("nu", path, group)], dt, hint
       )
   elif kind == "ASGD":
     for pname in per:

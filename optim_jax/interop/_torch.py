@@ -45,6 +45,8 @@ STATE_KEYS = {
 }
 # Keys of a param group that say nothing about the maths.
 BOOKKEEPING = ("params", "param_names", "initial_lr", "fused")
+# Keys a scheduler writes into every param group (checked against it, and exported).
+SCHEDULER_KEYS = {"OneCycleLR": ("max_lr", "min_lr")}
 # A scheduler's position in its state_dict (what export writes; load_state_dict keeps the rest).
 POSITION = ("base_lrs", "last_epoch", "_step_count", "_is_initial", "_get_lr_called_within_step", "_last_lr")
 RTOL = 1e-6
@@ -191,6 +193,8 @@ def _same(a: Any, b: Any) -> bool:
       and len(a) == len(b)
       and all(_same(x, y) for x, y in zip(a, b, strict=True))
     )
+  if isinstance(a, str) or isinstance(b, str):
+    return a == b
   try:
     return math.isclose(float(a), float(b), rel_tol=RTOL, abs_tol=0.0)
   except (TypeError, ValueError):
@@ -217,12 +221,24 @@ def _scheduler(cfg: TorchConfig) -> Any:
   return scheds[0] if scheds else None
 
 
+def scheduler_keys(sched: Any, group: int) -> dict[str, float]:
+  """The keys a scheduler writes into param_groups[group] (`SCHEDULER_KEYS`), with their values."""
+  if sched.name != "OneCycleLR":
+    return {}
+  args = sched.arguments
+  max_lr = args["max_lr"][group] if isinstance(args["max_lr"], (list, tuple)) else args["max_lr"]
+  initial = float(max_lr) / float(args["div_factor"])
+  return {"max_lr": float(max_lr), "min_lr": initial / float(args["final_div_factor"])}
+
+
 # --- import ----------------------------------------------------------------------------------------
 
 
 def _check_group(cfg: TorchConfig, i: int, group: Mapping[str, Any], count: int | None) -> None:
   ours = cfg.groups[i]
-  known = set(OPTIONS[cfg.optimizer]) | set(SWITCHES[cfg.optimizer]) | set(BOOKKEEPING)
+  sched = _scheduler(cfg)
+  added = scheduler_keys(sched, i) if sched is not None else {}
+  known = set(OPTIONS[cfg.optimizer]) | set(SWITCHES[cfg.optimizer]) | set(BOOKKEEPING) | set(added)
   extra = sorted(set(group) - known)
   if extra:
     raise ValueError(f"param_groups[{i}] has key(s) {extra} that torch.optim.{cfg.optimizer} does not have.")
@@ -241,6 +257,13 @@ def _check_group(cfg: TorchConfig, i: int, group: Mapping[str, Any], count: int 
       what = f"the transformation has {mine!r}"
     if not _same(theirs, mine):
       raise ValueError(f"param_groups[{i}][{key!r}] is {theirs!r} in the checkpoint; {what}.")
+  for key, mine in added.items():
+    if key not in group:
+      raise KeyError(f"param_groups[{i}] has no {key!r}, which {sched.name} sets.")
+    if not _same(group[key], mine):
+      raise ValueError(
+        f"param_groups[{i}][{key!r}] is {group[key]!r} in the checkpoint; the {sched.name} has {mine!r}."
+      )
   sched = ours["lr"]
   if "initial_lr" in group and getattr(sched, "for_group", None) is not None:
     start = sched.lr if sched.lr is not None else _f64(sched, 0)

@@ -23,6 +23,7 @@ from optim_jax.interop._torch import (
   _is_schedule,
   _layout,
   _scheduler,
+  scheduler_keys,
 )
 from optim_jax.interop._torch_config import GROUP_ORDER, SWITCHES, TorchConfig, torch_config
 
@@ -137,6 +138,7 @@ def export_torch_state(
     lr = options["lr"]
     if sched is not None:
       group["initial_lr"] = lr.lr if lr.lr is not None else _f64(lr, 0)
+      group |= scheduler_keys(sched, g)
     group["params"] = sorted((by_path[p] for p in layout[g]), key=lambda k: list(index).index(k))
     param_groups.append(group)
 
@@ -166,4 +168,6 @@ def export_torch_state(
       "_get_lr_called_within_step": False,
       "_last_lr": [pg["lr"] for pg in param_groups],
     }
+    if sched.name == "CyclicLR":  # its load_state_dict pops it (None: no custom scale_fn)
+      scheduler_state["_scale_fn_custom"] = None
   return {"state": state, "param_groups": param_groups}, scheduler_state

@@ -14,7 +14,7 @@ import jax
 
 import optim_jax.torch as ojt
 from optim_jax.interop._slots import map_params, param_paths
-from optim_jax.interop._torch import BOOKKEEPING, import_torch_state, to_numpy
+from optim_jax.interop._torch import BOOKKEEPING, SCHEDULER_KEYS, import_torch_state, to_numpy
 from optim_jax.interop._torch_config import OPTIONS, SWITCHES
 
 PRESETS = {"RMSprop": ojt.rmsprop, "RAdam": ojt.radam, "ASGD": ojt.asgd}
@@ -30,7 +30,11 @@ SCHEDULERS: dict[str, tuple[Any, tuple[str, ...]]] = {
   "CosineAnnealingWarmRestarts": (ojt.cosine_annealing_warm_restarts, ("T_0", "T_mult", "eta_min")),
   "LambdaLR": (ojt.lambda_lr, ()),
   "MultiplicativeLR": (ojt.multiplicative_lr, ()),
-}
+  "OneCycleLR": (ojt.one_cycle_lr, ("total_steps", "_schedule_phases", "_anneal_func_type",
+                                    "cycle_momentum")),
+  "CyclicLR": (ojt.cyclic_lr, ("max_lrs", "base_lrs", "total_size", "step_ratio", "mode", "gamma",
+                               "scale_mode", "cycle_momentum")),
+}  # fmt: skip
 
 
 class FromTorch(NamedTuple):
@@ -74,7 +78,55 @@ def describe_torch(optimizer: Any, scheduler: Any = None) -> dict[str, Any]:
   return out
 
 
-def _schedule(description: Mapping[str, Any], base_lr: float) -> Any:
+def _one_cycle(state: Mapping[str, Any], groups: list[Mapping[str, Any]]) -> Any:
+  """OneCycleLR from its state and the keys it writes into the groups (max_lr, initial_lr, min_lr)."""
+  for i, g in enumerate(groups):
+    missing = [k for k in ("max_lr", "initial_lr", "min_lr") if k not in g]
+    if missing:
+      raise KeyError(f"param_groups[{i}] has no {missing}, which OneCycleLR sets.")
+  phases = state["_schedule_phases"]
+  max_lr = [float(g["max_lr"]) for g in groups]
+  return ojt.one_cycle_lr(
+    max_lr[0] if len(max_lr) == 1 else max_lr,
+    total_steps=int(state["total_steps"]),
+    pct_start=(float(phases[0]["end_step"]) + 1) / int(state["total_steps"]),
+    anneal_strategy=state["_anneal_func_type"],
+    cycle_momentum=bool(state["cycle_momentum"]),
+    div_factor=float(groups[0]["max_lr"]) / float(groups[0]["initial_lr"]),
+    final_div_factor=float(groups[0]["initial_lr"]) / float(groups[0]["min_lr"]),
+    three_phase=len(phases) == 3,
+  )
+
+
+def _cyclic(state: Mapping[str, Any]) -> Any:
+  """CyclicLR from its state (its base and max lrs are per group there)."""
+  if state.get("_scale_fn_custom") is not None or state["mode"] not in (
+    "triangular",
+    "triangular2",
+    "exp_range",
+  ):
+    raise NotImplementedError(
+      "CyclicLR with a custom scale_fn is not supported by from_torch (pass it to oj.torch.cyclic_lr)"
+    )
+  up = round(float(state["total_size"]) * float(state["step_ratio"]))
+  base, top = [float(x) for x in state["base_lrs"]], [float(x) for x in state["max_lrs"]]
+  kwargs = {}
+  if state["cycle_momentum"]:
+    kwargs = {"base_momentum": list(state["base_momentums"]), "max_momentum": list(state["max_momentums"])}
+  return ojt.cyclic_lr(
+    base[0] if len(base) == 1 else base,
+    top[0] if len(top) == 1 else top,
+    step_size_up=up,
+    step_size_down=round(float(state["total_size"])) - up,
+    mode=state["mode"],
+    gamma=float(state["gamma"]),
+    scale_mode=state["scale_mode"],
+    cycle_momentum=bool(state["cycle_momentum"]),
+    **kwargs,
+  )
+
+
+def _schedule(description: Mapping[str, Any], base_lr: float, groups: list[Mapping[str, Any]]) -> Any:
   cls, state = description["class"], description["state"]
   if cls not in SCHEDULERS:
     raise NotImplementedError(
@@ -84,6 +136,10 @@ def _schedule(description: Mapping[str, Any], base_lr: float) -> Any:
   missing = [k for k in keys if k not in state]
   if missing:
     raise KeyError(f"The {cls} state has no {missing}.")
+  if cls == "OneCycleLR":
+    return _one_cycle(state, groups)
+  if cls == "CyclicLR":
+    return _cyclic(state)
   kwargs = {k: state[k] for k in keys}
   if cls == "MultiStepLR":  # a Counter {milestone: times}
     kwargs["milestones"] = sorted(
@@ -152,6 +208,8 @@ def from_torch_config(
     )
   groups = list(description["param_groups"])
   known = set(OPTIONS[cls]) | set(SWITCHES[cls]) | set(BOOKKEEPING)
+  if sched is not None:
+    known |= set(SCHEDULER_KEYS.get(sched["class"], ()))
   options = []
   for i, group in enumerate(groups):
     extra = sorted(set(group) - known)
@@ -175,7 +233,7 @@ def from_torch_config(
   if len(groups) == 1:
     (opts,) = options
     if sched is not None:
-      opts["lr"] = _schedule(sched, opts["lr"])
+      opts["lr"] = _schedule(sched, opts["lr"], groups)
     return preset(**opts)
   if params is None:
     raise ValueError(
@@ -191,7 +249,7 @@ def from_torch_config(
   chosen = set((dict(names) if isinstance(names, Mapping) else dict(zip(keys, names, strict=True))).values())
   flat = [leaf if path in chosen else None for path, leaf in zip(paths, leaves, strict=True)]
   mapping = map_params(jax.tree.unflatten(jax.tree.structure(params), flat), names, keys)
-  lr = options[0]["lr"] if sched is None else _schedule(sched, options[0]["lr"])
+  lr = options[0]["lr"] if sched is None else _schedule(sched, options[0]["lr"], groups)
   param_groups = []
   for group, opts in zip(groups, options, strict=True):
     selected = frozenset(mapping[k] for k in group["params"])
@@ -210,7 +268,8 @@ def from_torch(
 
   torch.optim.RMSprop, RAdam and ASGD with every option and parameter group, and the schedulers
   StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR,
-  CosineAnnealingWarmRestarts, LambdaLR and MultiplicativeLR, stepped once per optimizer step (see
+  CosineAnnealingWarmRestarts, LambdaLR, MultiplicativeLR, OneCycleLR and CyclicLR (the state
+  interop without their momentum cycling: ``cycle_momentum=False``), stepped once per optimizer step (see
   `from_torch_config`; anything else is a clear error). Gradient clips called before ``step()`` are
   the user's to chain in front (``oj.torch.clip_grad_norm``). With state, it is imported
   (`import_torch_state`), the scheduler's position included.

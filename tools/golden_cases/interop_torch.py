@@ -21,6 +21,7 @@ and scheduler state, the description, and our export's ``param_groups`` and sche
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import sys
@@ -82,6 +83,12 @@ def cases() -> list[InteropCase]:
     _asgd("groups_frozen_step", "float32", 15, 25, schedule=T.step,
           param_groups=[{"params": W, "lambd": 1e-3, "t0": 0}, {"params": B, "lr": 0.05, "t0": 5}]),
     _rms("long_momentum_step", "float32", 100, 200, schedule=T.step_long, momentum=0.9),
+    # schedulers that set the groups' lr themselves (without cycling the momentum)
+    _rms("one_cycle_momentum", "float64", 12, 20, momentum=0.9,
+         schedule=_sched("OneCycleLR", max_lr=0.05, total_steps=40, cycle_momentum=False)),
+    _radam("cyclic_groups", "float32", 10, 20, param_groups=[{"params": W}, {"params": REST, "eps": 1e-6}],
+           schedule=_sched("CyclicLR", base_lr=[0.001, 0.002], max_lr=[0.01, 0.02], step_size_up=4,
+                           mode="triangular2", cycle_momentum=False)),
   ]  # fmt: skip
 
 
@@ -199,9 +206,9 @@ def write_one(folder: Path, ic: InteropCase, versions: dict[str, str]) -> Path:
     ours_k, state = _ours(tx, init, grads, k)
     exported, exported_sched = export_torch_state(tx, ours_k, state, names=names, step=k)
   opt_b, sched_b, variables_b = _torch_objects(case, ours_k)
-  opt_b.load_state_dict(to_torch(exported))
+  opt_b.load_state_dict(to_torch(copy.deepcopy(exported)))
   if sched_b is not None:
-    sched_b.load_state_dict(exported_sched)
+    sched_b.load_state_dict(dict(exported_sched))  # a copy: CyclicLR's pops a key
   cont_b = _steps(case, opt_b, sched_b, variables_b, grads, k, n)
 
   arrays: dict[str, np.ndarray] = {}

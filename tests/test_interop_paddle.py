@@ -244,6 +244,21 @@ def test_fresh_checkpoint_and_master_weights() -> None:
     import_paddle_state(tx, params, {k: v for k, v in sd.items() if k != "master_weights"}, names=NAMES)
 
 
+def test_frozen_parameter() -> None:
+  """A frozen parameter (Paddle: stop_gradient, no accumulators; ours: ParamAttr(trainable=False), no state)."""
+  tx = oj.paddle.rmsprop(
+    0.1, momentum=0.9, param_attrs={"b": oj.paddle.ParamAttr(trainable=False), "w": None}
+  )
+  state = steps(tx)
+  names = dict(zip(NAMES, ["b", "w"], strict=True))
+  sd = export_paddle_state(tx, PARAMS, state, names=names)
+  assert sorted(sd) == ["linear_0.w_0_mean_grad_0", "linear_0.w_0_mean_square_0", "linear_0.w_0_momentum_0"]
+  jax.tree.map(np.testing.assert_array_equal, import_paddle_state(tx, PARAMS, sd, names=names), state)
+  with pytest.raises(ValueError, match="linear_0.b_0.*does not update"):
+    extra = {**sd, **{k.replace("w_0", "b_0"): v[0] for k, v in sd.items()}}
+    import_paddle_state(tx, PARAMS, extra, names=names)
+
+
 def test_paddle_state_to_numpy() -> None:
   class T:
     def __init__(self, a):

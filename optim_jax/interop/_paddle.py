@@ -306,8 +306,16 @@ def import_paddle_state(
         f"LR_Scheduler.last_epoch = {sched['last_epoch']} but the checkpoint has no accumulators."
       )
     return like
-  mapping = map_params(params, None if names is None else _names_dict(params, names), list(per))
-  by_path = {path: pname for pname, path in mapping.items()}
+  if names is None:
+    mapping = map_params(params, None, list(per))
+  else:  # every parameter, also the frozen ones that have no accumulators
+    by_name = _names_dict(params, names)
+    unmapped = [pname for pname in per if pname not in by_name]
+    if unmapped:
+      raise ValueError(f"names= does not map the checkpoint parameter(s) {unmapped[:8]}.")
+    full = map_params(params, by_name, list(by_name))
+    mapping = {pname: full[pname] for pname in per}
+  by_path = {path: pname for pname, path in (full if names is not None else mapping).items()}
   trained = {s.param for s, _ in slots if s.param is not None and s.field in ("ms", "mu", "d", "momentum")}
   for pname, path in mapping.items():
     if path not in trained:

@@ -31,7 +31,8 @@ torch
 
 Every JSON holds the machine (platform, cpu count, load average, jax/jaxlib/optax/torch versions,
 backend and device kind), the date and the arguments. ``--quick`` uses small sizes and few rounds
-(under a minute on a 2-core CPU); the options below shrink it further for a test.
+(under a minute on a 2-core CPU); the options below shrink it further for a test. ``--report``
+prints the results folder as the README's markdown tables.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ import optax
 
 import optim_jax as oj
 
-from . import _compile, _torch, step_time
+from . import _compile, _report, _torch, step_time
 
 SUITES = ("step", "many", "sag", "compile", "torch")
 TORCH_HINT = "torch suite skipped: `import torch` fails here; `pip install torch==2.13.0` to run it"
@@ -88,6 +89,7 @@ def parse_args(argv=None) -> argparse.Namespace:
   ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
   ap.add_argument("--out", default="benchmarks/results", help="results folder (JSON + PNG)")
   ap.add_argument("--quick", action="store_true", help="small sizes and few rounds (under a minute)")
+  ap.add_argument("--report", action="store_true", help="print the results folder as markdown tables")
   ap.add_argument("--only", type=_names, default=list(SUITES), help=f"comma-separated: {','.join(SUITES)}")
   ap.add_argument("--cases", type=_names, help="comma-separated substrings of case names (all suites)")
   ap.add_argument("--params", type=int, help="float32 parameters of the step and torch suites")
@@ -117,11 +119,20 @@ def _version(dist: str) -> str | None:
     return None
 
 
+def _cpu_model() -> str | None:
+  try:
+    with open("/proc/cpuinfo") as f:
+      return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+  except OSError:
+    return None
+
+
 def machine() -> dict:
   device = jax.devices()[0]
   return dict(
     platform=platform.platform(),
     machine=platform.machine(),
+    cpu_model=_cpu_model(),
     processor=platform.processor(),
     python=platform.python_version(),
     cpu_count=os.cpu_count(),
@@ -336,6 +347,9 @@ def suite_torch(args) -> None:
 
 def main(argv=None) -> None:
   args = parse_args(argv)
+  if args.report:
+    print(_report.report(args.out))
+    return
   jax.config.update("jax_enable_compilation_cache", False)
   os.makedirs(args.out, exist_ok=True)
   run = dict(step=suite_step, many=suite_many, sag=suite_sag, compile=suite_compile, torch=suite_torch)

@@ -140,45 +140,35 @@ def transform_step(make_tx, params_fn, grads):
   return jax.jit(step, donate_argnums=(0, 1)), lambda: (params_fn(), tx.init(params_fn()))
 
 
-def _write_slot(y, value, i):
-  """y[i] = value in place. A 16-bit float memory is written through its uint16 bits, as
-  optim_jax._sag does: XLA on CPU otherwise widens the whole memory to float32 for the update."""
-  if y.dtype.itemsize != 2:
-    return jax.lax.dynamic_update_index_in_dim(y, value.astype(y.dtype), i, 0)
-  bits = jax.lax.bitcast_convert_type(y, jnp.uint16)
-  new = jax.lax.bitcast_convert_type(value.astype(y.dtype), jnp.uint16)
-  return jax.lax.bitcast_convert_type(jax.lax.dynamic_update_index_in_dim(bits, new, i, 0), y.dtype)
+def _per_slot(x, shapes) -> bool:
+  """A per-slot memory (SAG's y, shape [n, *param.shape]): a step touches one slot of it."""
+  return x.ndim >= 2 and x.shape[1:] in shapes and x.shape not in shapes
 
 
 def floor_step(make_tx, params_fn, grads):
   """Reads p, g and every float state buffer; writes p and those buffers (the same traffic).
 
-  A per-slot memory (a state leaf of shape [n, *param.shape], SAG's y) is touched as SAG must touch
-  it: one slot read (summed into a scalar output) and one slot written (with the gradient), at a
-  slot that moves with the step.
+  A per-slot memory is stood in for by one slot-sized buffer: the step must read and write one slot
+  of it, and an in-place slot update through ``dynamic_update_slice`` would not be a floor (XLA:CPU
+  copies the whole memory for it where the preset's step does not).
   """
   tx = make_tx()
-  g_by_shape = {g.shape: g for g in jax.tree.leaves(grads)}
+  shapes = {g.shape for g in jax.tree.leaves(grads)}
 
-  def touch(x, i):
+  def touch(x):
     if not jnp.issubdtype(x.dtype, jnp.floating) or x.size <= 1:
-      return x, jnp.zeros([], jnp.float32)
-    if x.ndim >= 2 and x.shape[1:] in g_by_shape and x.shape not in g_by_shape:
-      j = i % x.shape[0]
-      read = jnp.sum(jax.lax.dynamic_index_in_dim(x, j, keepdims=False).astype(jnp.float32))
-      # the written value depends on the read (min(|r|, 0) == 0), which orders the read before the
-      # in-place write, as in optim_jax._sag; without it XLA copies the memory
-      return _write_slot(x, g_by_shape[x.shape[1:]] - jnp.minimum(jnp.abs(read), 0.0), j), read
-    return x * jnp.asarray(0.5, x.dtype), jnp.zeros([], jnp.float32)
+      return x
+    return x * jnp.asarray(0.5, x.dtype)
 
-  def floor(p, s, i):
-    p = jax.tree.map(lambda x, g: x + 1e-3 * g, p, grads)
-    touched = jax.tree.map(lambda x: touch(x, i), s)
-    s, reads = _unzip2(touched, s)
-    return p, s, i + 1, sum(jax.tree.leaves(reads))
+  def floor(p, s):
+    return jax.tree.map(lambda x, g: x + 1e-3 * g, p, grads), jax.tree.map(touch, s)
 
-  step = jax.jit(lambda p, s, i, _: floor(p, s, i), donate_argnums=(0, 1))
-  return step, lambda: (params_fn(), tx.init(params_fn()), jnp.zeros([], jnp.int32), jnp.zeros([]))
+  def state():
+    s = tx.init(params_fn())
+    return jax.tree.map(lambda x: x[0] if _per_slot(x, shapes) else x, s)
+
+  step = jax.jit(floor, donate_argnums=(0, 1))
+  return step, lambda: (params_fn(), state())
 
 
 def touched_elements(make_tx, params_fn) -> int:
@@ -190,8 +180,7 @@ def touched_elements(make_tx, params_fn) -> int:
   for x in jax.tree.leaves(jax.eval_shape(make_tx().init, params)):
     if not jnp.issubdtype(x.dtype, jnp.floating) or x.size <= 1:
       continue
-    per_slot = x.ndim >= 2 and x.shape[1:] in shapes and x.shape not in shapes
-    total += x.size // x.shape[0] if per_slot else x.size
+    total += x.size // x.shape[0] if _per_slot(x, shapes) else x.size
   return total
 
 
@@ -207,10 +196,6 @@ def flat_floor_step(make_tx, params_fn, grads):
 
   step = jax.jit(floor, donate_argnums=(0, 1))
   return step, lambda: (jnp.ones(n, jnp.float32), jnp.ones(m, jnp.float32))
-
-
-def _unzip2(pairs, like):
-  return jax.tree.map(lambda _, t: t[0], like, pairs), jax.tree.map(lambda _, t: t[1], like, pairs)
 
 
 def measure(make_tx, make_optax, params_fn, grads, repeats: int, rounds: int, flat: bool = False):

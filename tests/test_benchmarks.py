@@ -62,3 +62,14 @@ def test_quick_run_writes_every_result(tmp_path):
   assert [r["batch_num"] for r in json.loads((tmp_path / "sag.json").read_text())["rows"]] == [1, 4]
   for name in PNGS:
     assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+  report = subprocess.run(
+    [sys.executable, "-m", "benchmarks", "--report", "--out", str(tmp_path)],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=120,
+  )
+  assert report.returncode == 0, report.stderr[-4000:]
+  for title in ("Step, 4,096 float32", "Many small leaves", "(SAG)", "Compile CPU time"):
+    assert title in report.stdout, title
+  assert "| torch.radam |" in report.stdout

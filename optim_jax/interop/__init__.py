@@ -7,7 +7,7 @@ inside the call.
 
 from optim_jax.interop._keras import export_keras_state as export_keras_state
 from optim_jax.interop._keras import import_keras_state as import_keras_state
-from optim_jax.interop._keras_live import KerasImport as KerasImport
+from optim_jax.interop._keras_live import FromKeras as FromKeras
 from optim_jax.interop._keras_live import from_keras as from_keras
 from optim_jax.interop._keras_live import from_keras_config as from_keras_config
 from optim_jax.interop._paddle import export_paddle_state as export_paddle_state
@@ -36,9 +36,9 @@ from optim_jax.interop._torch_live import from_torch as from_torch
 from optim_jax.interop._torch_live import from_torch_config as from_torch_config
 
 __all__ = [
+  "FromKeras",
   "FromPaddle",
   "FromTorch",
-  "KerasImport",
   "Slot",
   "TorchConfig",
   "describe_paddle_optimizer",

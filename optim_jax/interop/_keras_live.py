@@ -23,7 +23,7 @@ SCHEDULES = {
 _MODULES = {"keras": "keras.src.optimizers.rmsprop", "tf_keras": "tf_keras.src.optimizers.rmsprop"}
 
 
-class KerasImport(NamedTuple):
+class FromKeras(NamedTuple):
   """What `from_keras` returns: the transformation and the imported state (None if the optimizer was
   never built, so it has no state yet)."""
 
@@ -167,7 +167,7 @@ def from_keras(
   params: Any = None,
   names: Sequence[str] | Mapping[Any, str] | None = None,
   variables: Sequence[Any] | None = None,
-) -> KerasImport:
+) -> FromKeras:
   """The optim_jax transformation of a live tf_keras or Keras 3 ``RMSprop``, and its state if it has one.
 
   The framework is imported by the optimizer's own module; its class decides the version (tf_keras:
@@ -187,7 +187,7 @@ def from_keras(
       or an unbuilt Keras 3 optimizer.
 
   Returns:
-    ``KerasImport(tx, opt_state)``; ``opt_state`` is None for an optimizer that was never built.
+    ``FromKeras(tx, opt_state)``; ``opt_state`` is None for an optimizer that was never built.
 
   Raises:
     ValueError: another optimizer class (named), an unknown schedule class, a state without ``params``,
@@ -212,6 +212,6 @@ def from_keras(
   excluded = _excluded_paths(optimizer, version, variables, params, names)
   tx = from_keras_config(config, version=version, excluded=excluded)
   if not built:
-    return KerasImport(tx, None)
+    return FromKeras(tx, None)
   state = {_variable_name(v, version): np.asarray(v.numpy()) for v in optimizer.variables}
-  return KerasImport(tx, import_keras_state(tx, params, state, names=names, version=version))
+  return FromKeras(tx, import_keras_state(tx, params, state, names=names, version=version))

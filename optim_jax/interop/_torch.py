@@ -46,7 +46,10 @@ STATE_KEYS = {
 # Keys of a param group that say nothing about the maths.
 BOOKKEEPING = ("params", "param_names", "initial_lr", "fused")
 # Keys a scheduler writes into every param group (checked against it, and exported).
-SCHEDULER_KEYS = {"OneCycleLR": ("max_lr", "min_lr")}
+SCHEDULER_KEYS = {
+  "OneCycleLR": ("max_lr", "min_lr", "max_momentum", "base_momentum"),
+  "CyclicLR": ("base_momentum", "max_momentum"),
+}
 # A scheduler's position in its state_dict (what export writes; load_state_dict keeps the rest).
 POSITION = ("base_lrs", "last_epoch", "_step_count", "_is_initial", "_get_lr_called_within_step", "_last_lr")
 RTOL = 1e-6
@@ -142,6 +145,23 @@ def _is_schedule(value: Any) -> bool:
   return callable(value)
 
 
+def option_at(value: Any, count: int) -> Any:
+  """An option as PyTorch's param_groups hold it at ``count``: a schedule (lr, a cycled momentum) its
+  float64 value there, ``betas`` with a cycled beta1 the pair of values, a number as it is."""
+  if _is_schedule(value):
+    return _f64(value, count)
+  if isinstance(value, (tuple, list)):
+    return tuple(option_at(v, count) for v in value)
+  return value
+
+
+def cycled(value: Any) -> Any:
+  """The schedule of a cycled momentum (``momentum``) or beta1 (``betas[0]``), or None."""
+  if isinstance(value, (tuple, list)):
+    value = value[0]
+  return value if _is_schedule(value) else None
+
+
 def _group_of(slot: Slot) -> int:
   return 0 if slot.group is None else slot.group
 
@@ -223,12 +243,21 @@ def _scheduler(cfg: TorchConfig) -> Any:
 
 def scheduler_keys(sched: Any, group: int) -> dict[str, float]:
   """The keys a scheduler writes into param_groups[group] (`SCHEDULER_KEYS`), with their values."""
-  if sched.name != "OneCycleLR":
+  if sched.name not in SCHEDULER_KEYS:
     return {}
   args = sched.arguments
-  max_lr = args["max_lr"][group] if isinstance(args["max_lr"], (list, tuple)) else args["max_lr"]
-  initial = float(max_lr) / float(args["div_factor"])
-  return {"max_lr": float(max_lr), "min_lr": initial / float(args["final_div_factor"])}
+
+  def pick(name: str) -> float:
+    value = args[name]
+    return float(value[group] if isinstance(value, (list, tuple)) else value)
+
+  out = {}
+  if sched.name == "OneCycleLR":
+    initial = pick("max_lr") / float(args["div_factor"])
+    out = {"max_lr": pick("max_lr"), "min_lr": initial / float(args["final_div_factor"])}
+  if args["cycle_momentum"]:
+    out |= {"max_momentum": pick("max_momentum"), "base_momentum": pick("base_momentum")}
+  return out
 
 
 # --- import ----------------------------------------------------------------------------------------
@@ -248,10 +277,10 @@ def _check_group(cfg: TorchConfig, i: int, group: Mapping[str, Any], count: int 
     theirs, mine = group[key], ours[key]
     if key == "lr" and cfg.grouped and not _is_schedule(mine):
       continue  # a group's constant lr is state here (oj.set_lr), taken from the checkpoint
-    if key == "weight_decay" and _is_schedule(mine) or key == "lr" and _is_schedule(mine):
+    if _is_schedule(mine) or cycled(mine) is not None:
       if count is None:
         raise ValueError(f"param_groups[{i}][{key!r}]: a schedule needs the count, and the state has none.")
-      mine = _f64(mine, count)
+      mine = option_at(mine, count)
       what = f"the transformation's schedule gives {mine!r} at update count {count}"
     else:
       what = f"the transformation has {mine!r}"
@@ -464,12 +493,18 @@ def import_torch_state(
       return first
     if slot.field == "count":
       return np.int32(counts[g])
-    if slot.field == "hyperparams/lr":
-      lr = cfg.groups[g]["lr"]
-      if not _is_schedule(lr):
-        return np.asarray(groups[g]["lr"], np.dtype(leaf.dtype))
+    if slot.field.startswith("hyperparams/"):
+      name = slot.field.split("/", 1)[1]
+      if name == "lr":
+        fn = cfg.groups[g]["lr"]
+        if not _is_schedule(fn):
+          return np.asarray(groups[g]["lr"], np.dtype(leaf.dtype))
+      elif name in ("momentum", "decay", "b1"):  # a scheduler's cycled momentum or beta1
+        fn = cycled(cfg.groups[g]["betas" if name == "b1" else "momentum"])
+      else:
+        return leaf  # an injected constant of the transformation (b2, eps...)
       # the value the last update used (the schedule at count - 1), as the update stores it
-      return leaf if counts[g] == 0 else jax.jit(lr)(np.int32(counts[g] - 1)).astype(leaf.dtype)
+      return leaf if counts[g] == 0 else jax.jit(fn)(np.int32(counts[g] - 1)).astype(leaf.dtype)
     raise ValueError(f"The state has {what} ({slot.owner}), which PyTorch's checkpoint has no key for.")
 
   return replace_slots(init, params, value)

@@ -46,7 +46,8 @@ class TorchConfig:
   Attributes:
     optimizer: ``"RMSprop"``, ``"RAdam"`` or ``"ASGD"``.
     groups: one dict per parameter group, PyTorch's option names (`OPTIONS`) to our values (``lr``
-      a number or a schedule of the update count, ``betas`` a tuple).
+      a number or a schedule of the update count, ``betas`` a tuple; ``momentum`` or ``betas[0]`` a
+      schedule where a scheduler cycles the momentum).
     grouped: whether the transformation has ``param_groups=`` (its state holds each group's lr).
   """
 
@@ -121,9 +122,29 @@ def _weight_decay(cells: dict[str, Any], decoupled: bool) -> Any:
   raise _unsupported("a weight decay whose coefficient is not found")
 
 
+def _injected(cells: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+  """An ``inject_hyperparams`` build closure's factory name and arguments by name (a scheduler's cycled
+  momentum: ``trace(decay=...)``, ``scale_by_radam(b1, b2, eps)``)."""
+  factory = cells.get("inner_factory")
+  name = getattr(factory, "__name__", "")
+  kwargs = dict(cells.get("kwargs", {}))
+  if name == "scale_by_radam":
+    kwargs |= dict(zip(("b1", "b2", "eps"), cells.get("args", ()), strict=False))
+  return name, kwargs
+
+
 def _single(found: list[tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
   kinds = []
+  cycled = None  # a scheduler's momentum (RMSprop) or beta1 (RAdam)
   for name, cells in found:
+    if name.endswith("inject_hyperparams.<locals>.factory.<locals>.build"):
+      factory, kwargs = _injected(cells)
+      if factory == "trace":
+        cycled = kwargs["decay"]
+      elif factory == "scale_by_radam":
+        kinds.append(("RAdam", {"betas": (kwargs["b1"], kwargs["b2"]), "eps": kwargs["eps"]}))
+      else:
+        raise _unsupported(f"an injected {factory or 'factory'}")
     state_cls = getattr(cells.get("state_cls"), "__name__", "")
     if name.endswith("_scale_by_rms.<locals>.update_fn") and state_cls == "ScaleByRmsTorchState":
       kinds.append(("RMSprop", {"alpha": cells["decay"], "eps": cells["eps"], "centered": cells["centered"]}))
@@ -156,11 +177,8 @@ def _single(found: list[tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, Any
       options["momentum"] = cells["decay"]
     elif name.startswith("scale_by_learning_rate.<locals>.") and "learning_rate" in cells:
       options["lr"] = cells["learning_rate"]
-    elif name.endswith("inject_hyperparams.<locals>.factory.<locals>.build"):
-      raise ValueError(
-        "a momentum cycled by the scheduler (OneCycleLR or CyclicLR with cycle_momentum=True) is not "
-        "supported by the PyTorch state interop"
-      )
+  if cycled is not None:
+    options["momentum"] = cycled
   return optimizer, options
 
 
@@ -175,8 +193,7 @@ def torch_config(tx: Any) -> TorchConfig:
     A `TorchConfig`.
 
   Raises:
-    ValueError: for any other transformation, for more than one optimizer in it, and for a momentum
-      cycled by a scheduler.
+    ValueError: for any other transformation, and for more than one optimizer in it.
 
   Example:
     >>> import optim_jax as oj
@@ -199,15 +216,6 @@ def torch_config(tx: Any) -> TorchConfig:
       if len(kinds) != 1:
         raise _unsupported(f"parameter groups of different optimizers {sorted(kinds)}")
       (optimizer,) = kinds
-      for i, options in enumerate(groups):
-        if optimizer == "RMSprop" and callable(options.get("momentum")):
-          raise ValueError(
-            f"param_groups[{i}]: a momentum cycled by the scheduler is not supported by the PyTorch interop"
-          )
-        if optimizer == "RAdam" and callable(options["betas"][0]):
-          raise ValueError(
-            f"param_groups[{i}]: a beta1 cycled by the scheduler is not supported by the PyTorch interop"
-          )
       return TorchConfig(optimizer, tuple(groups), True)
   optimizer, options = _single(found)
   return TorchConfig(optimizer, (options,), False)

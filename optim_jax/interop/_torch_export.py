@@ -23,6 +23,7 @@ from optim_jax.interop._torch import (
   _is_schedule,
   _layout,
   _scheduler,
+  option_at,
   scheduler_keys,
 )
 from optim_jax.interop._torch_config import GROUP_ORDER, SWITCHES, TorchConfig, torch_config
@@ -131,10 +132,8 @@ def export_torch_state(
         group[key] = options.get(key, None if key == "foreach" else False)
       elif key == "lr":
         group[key] = _current_lr(cfg, g, slots, counts[g])
-      elif _is_schedule(options[key]):  # a scheduled weight_decay: its value at the count
-        group[key] = _f64(options[key], counts[g])
-      else:
-        group[key] = tuple(options[key]) if key == "betas" else options[key]
+      else:  # a scheduled weight_decay or cycled momentum: its value at the count
+        group[key] = option_at(options[key], counts[g])
     lr = options["lr"]
     if sched is not None:
       group["initial_lr"] = lr.lr if lr.lr is not None else _f64(lr, 0)

@@ -1,5 +1,6 @@
 """optim_jax: framework-faithful optimizers (PaddlePaddle, Keras, PyTorch) as optax transformations."""
 
+from optim_jax import interop as interop
 from optim_jax import keras as keras
 from optim_jax import paddle as paddle
 from optim_jax import schedules as schedules
@@ -63,6 +64,7 @@ __all__ = [
   "ema_params",
   "get_lr",
   "inject_hyperparams",
+  "interop",
   "keras",
   "multi_precision",
   "paddle",

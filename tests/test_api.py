@@ -27,6 +27,9 @@ PRESETS = {
                 "polynomial_decay", "linear_warmup", "exponential_decay", "lambda_decay", "multiplicative_decay",
                 "noam_decay", "cosine_annealing_decay", "one_cycle_lr", "cyclic_lr", "linear_lr",
                 "cosine_annealing_warm_restarts", "reduce_on_plateau", "per_epoch"],
+  "interop": ["from_torch", "from_paddle", "from_keras", "import_torch_state", "export_torch_state",
+              "import_paddle_state", "export_paddle_state", "import_keras_state", "export_keras_state",
+              "to_numpy", "to_torch", "to_paddle", "state_slots", "replace_slots", "map_params", "param_paths"],
 }  # fmt: skip
 SIGNATURES = {
   "scale_by_rms_paddle": "rho=0.95, epsilon=1e-06, centered=False",
@@ -47,6 +50,9 @@ SIGNATURES = {
   "maximize=False",
   "torch.asgd": "lr=0.01, lambd=0.0001, alpha=0.75, t0=1000000.0, weight_decay=0, maximize=False",
   "torch.clip_grad_norm": "max_norm, norm_type=2.0, error_if_nonfinite=False",
+  "interop.from_torch": "optimizer, scheduler=None",
+  "interop.from_paddle": "optimizer",
+  "interop.from_keras": "optimizer",
 }
 
 

@@ -420,3 +420,18 @@ def test_unsupported_optimizer_and_scheduler_are_named(rms):
   two = {**desc, "param_groups": [groups[0], {**groups[0], "params": [3]}]}
   with pytest.raises(ValueError, match="pass params="):
     from_torch_config(two)
+
+
+def test_a_groups_constant_lr_is_state():
+  """With param_groups= a group's constant lr is state (oj.set_lr): taken from the checkpoint, exported
+  as held; a fresh checkpoint (no step yet) is our initial state with those lr."""
+  params = {"b": jnp.ones(3), "w": jnp.ones((2, 2))}
+  tx = oj.torch.rmsprop(
+    lr=0.01, param_groups=[{"params": lambda p, _: p == "w"}, {"params": lambda p, _: p == "b"}]
+  )
+  saved, sched = export_torch_state(tx, params, tx.init(params))
+  assert saved["state"] == {} and sched is None and [g["params"] for g in saved["param_groups"]] == [[0], [1]]
+  saved["param_groups"][1]["lr"] = 0.05
+  state = import_torch_state(tx, params, saved)
+  assert [round(float(x), 6) for x in oj.get_lr(state)] == [0.01, 0.05]
+  assert export_torch_state(tx, params, state)[0]["param_groups"][1]["lr"] == pytest.approx(0.05)

@@ -263,7 +263,9 @@ def scheduler_keys(sched: Any, group: int) -> dict[str, float]:
 # --- import ----------------------------------------------------------------------------------------
 
 
-def _check_group(cfg: TorchConfig, i: int, group: Mapping[str, Any], count: int | None) -> None:
+def _check_group(
+  cfg: TorchConfig, i: int, group: Mapping[str, Any], count: int | None, lr_held: bool
+) -> None:
   ours = cfg.groups[i]
   sched = _scheduler(cfg)
   added = scheduler_keys(sched, i) if sched is not None else {}
@@ -275,7 +277,7 @@ def _check_group(cfg: TorchConfig, i: int, group: Mapping[str, Any], count: int 
     if key not in group:
       raise KeyError(f"param_groups[{i}] has no {key!r}.")
     theirs, mine = group[key], ours[key]
-    if key == "lr" and cfg.grouped and not _is_schedule(mine):
+    if key == "lr" and lr_held and not _is_schedule(mine):
       continue  # a group's constant lr is state here (oj.set_lr), taken from the checkpoint
     if _is_schedule(mine) or cycled(mine) is not None:
       if count is None:
@@ -368,7 +370,7 @@ def import_torch_state(
   relative); a scheduled ``lr`` must be the schedule at that step, and a scheduler state must be at
   that step too. With ``param_groups=`` a group's constant ``lr`` is state (as PyTorch's
   ``param_groups[i]['lr']``) and is taken from the checkpoint. A checkpoint without any state (a
-  fresh optimizer) gives ``tx.init(params)``.
+  fresh optimizer) gives ``tx.init(params)`` (with the groups' lr).
 
   Args:
     tx: a transformation of ``oj.torch.rmsprop``, ``radam`` or ``asgd`` (see `torch_config`), also with
@@ -448,8 +450,9 @@ def import_torch_state(
         f"The parameters of param_groups[{i}] have different steps {sorted(steps)}; ours share one count."
       )
     counts.append(steps.pop() if steps else 0)
+  held = {_group_of(s) for s, _ in slots if s.field == "hyperparams/lr"}
   for i, group in enumerate(groups):
-    _check_group(cfg, i, group, counts[i])
+    _check_group(cfg, i, group, counts[i], i in held)
   if scheduler_state is not None:
     _check_scheduler(cfg, scheduler_state, counts)
 
@@ -472,13 +475,13 @@ def import_torch_state(
     missing = sorted(wanted[k] - set(entry))
     if missing:
       raise KeyError(f"The checkpoint's state of parameter {k!r} ({mapping[k]!r}) has no {missing}.")
-  if not state:
-    return init
 
   def value(slot: Slot, leaf: Any) -> Any:
     g = _group_of(slot)
     what = f"{slot.where} ({slot.field} of {slot.param or f'param_groups[{g}]'})"
     key = BUFFERS.get((slot.owner, slot.field))
+    if not state and (key is not None or (slot.owner, slot.field) in SCALARS):
+      return leaf  # a fresh optimizer (no step yet): our initial buffers
     if key is not None and slot.param is not None:
       return state[by_path[slot.param]][key]
     if (slot.owner, slot.field) in SCALARS:

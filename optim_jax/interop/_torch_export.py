@@ -36,9 +36,17 @@ def _current_lr(cfg: TorchConfig, g: int, slots: list[tuple[Slot, Any]], count: 
   if _is_schedule(lr):
     return _f64(lr, count)
   if cfg.grouped:
-    held = next(np.asarray(v) for s, v in slots if s.field == "hyperparams/lr" and _group_of(s) == g)
-    return float(lr) if held == np.asarray(lr, held.dtype) else float(held)  # the exact number if unchanged
+    held = [np.asarray(v) for s, v in slots if s.field == "hyperparams/lr" and _group_of(s) == g]
+    if held:  # the group's lr in the state: the exact number if unchanged
+      return float(lr) if held[0] == np.asarray(lr, held[0].dtype) else float(held[0])
   return lr
+
+
+def _plain(value: Any) -> Any:
+  """A Python number for a numpy scalar (``to_torch`` would make it a tensor; PyTorch keeps floats)."""
+  if isinstance(value, (tuple, list)):
+    return tuple(_plain(v) for v in value)
+  return value.item() if isinstance(value, (np.generic, np.ndarray)) else value
 
 
 def export_torch_state(
@@ -138,6 +146,7 @@ def export_torch_state(
     if sched is not None:
       group["initial_lr"] = lr.lr if lr.lr is not None else _f64(lr, 0)
       group |= scheduler_keys(sched, g)
+    group = {k: _plain(v) for k, v in group.items()}
     group["params"] = sorted((by_path[p] for p in layout[g]), key=lambda k: list(index).index(k))
     param_groups.append(group)
 

@@ -117,6 +117,19 @@ def assert_state_equal(ours: dict, ref: dict, rel: float = 0.0) -> None:
         )
 
 
+def assert_sched_equal(ours: dict, ref: dict, member: bool = False) -> None:
+  """Our scheduler position equals torch's: its keys' values (lrs within 1e-13); a member of a
+  SequentialLR/ChainedScheduler by its position alone (we write the group's lr as its _last_lr)."""
+  for key, value in ours.items():
+    if key == "_schedulers":
+      assert len(value) == len(ref[key])
+      for a, b in zip(value, ref[key], strict=True):
+        assert_sched_equal(a, b, member=True)
+    elif not (member and key == "_last_lr"):
+      want = pytest.approx(ref[key], rel=1e-13) if isinstance(value, (float, list)) else ref[key]
+      assert value == want, (key, value, ref[key])
+
+
 def same_state(a, b) -> bool:
   return all(jax.tree.leaves(jax.tree.map(lambda x, y: x.dtype == y.dtype and np.array_equal(x, y), a, b)))
 
@@ -163,11 +176,7 @@ def test_import_export_round_trip(case):
   assert_state_equal(again["state"], case["ckpt"]["state"])
   assert_groups_equal(again["param_groups"], case["ckpt"]["param_groups"])
   if case["ckpt_scheduler"] is not None:
-    ref = case["ckpt_scheduler"]
-    for key, value in sched.items():
-      assert value == (
-        pytest.approx(ref[key], rel=1e-13) if isinstance(value, (float, list)) else ref[key]
-      ), key
+    assert_sched_equal(sched, case["ckpt_scheduler"])
 
 
 def test_export_equals_recorded(case):
@@ -191,7 +200,10 @@ def test_description_gives_the_preset(case):
   with gu.precision(gu.GoldenCase(FAMILY, case["case"], case, {}, {}, {}, None)):
     params = {k: jnp.asarray(v) for k, v in case["params_k"].items()}
     ours = torch_config(from_torch_config(case["description"], params=params, names=case["names"]))
-    ref = torch_config(gu.build_optimizer(case))
+    try:
+      ref = torch_config(gu.build_optimizer(case))
+    except NotImplementedError:
+      pytest.skip("golden_utils maps no SequentialLR/ChainedScheduler (the golden replays check them)")
   assert ours.optimizer == ref.optimizer and len(ours.groups) == len(ref.groups)
   for a, b in zip(ours.groups, ref.groups, strict=True):
     assert sorted(a) == sorted(b)
@@ -410,8 +422,12 @@ def test_unsupported_optimizer_and_scheduler_are_named(rms):
   desc = copy.deepcopy(meta["description"])
   with pytest.raises(NotImplementedError, match=r"torch.optim.Adam is not supported .* torch.optim.RMSprop"):
     from_torch_config({**desc, "optimizer": "Adam"})
-  with pytest.raises(NotImplementedError, match=r"lr_scheduler.SequentialLR is not supported; .*StepLR"):
-    from_torch_config({**desc, "scheduler": {"class": "SequentialLR", "state": {}}})
+  with pytest.raises(NotImplementedError, match=r"lr_scheduler.MyScheduler is not supported; .*StepLR"):
+    from_torch_config({**desc, "scheduler": {"class": "MyScheduler", "state": {}}})
+  with pytest.raises(KeyError, match="SequentialLR description has no 'schedulers'"):
+    from_torch_config(
+      {**desc, "scheduler": {"class": "SequentialLR", "state": {"_milestones": [3], "_schedulers": []}}}
+    )
   with pytest.raises(NotImplementedError, match="ReduceLROnPlateau"):
     from_torch_config({**desc, "scheduler": {"class": "ReduceLROnPlateau", "state": {}}})
   groups = [dict(g) for g in desc["param_groups"]]

@@ -309,10 +309,20 @@ def _check_scheduler(cfg: TorchConfig, scheduler_state: Mapping[str, Any], count
   sched = _scheduler(cfg)
   if sched is None:
     raise ValueError("A scheduler state was given, but the transformation's lr is not an oj.torch scheduler.")
-  for key in ("last_epoch", "_last_lr", "base_lrs"):
+  required = {
+    "ChainedScheduler": ("_last_lr", "_schedulers"),
+    "SequentialLR": ("last_epoch", "_last_lr", "_milestones", "_schedulers"),
+  }.get(sched.name, ("last_epoch", "_last_lr", "base_lrs"))
+  for key in required:
     if key not in scheduler_state:
       raise KeyError(f"The scheduler state has no {key!r}.")
-  last = scheduler_state["last_epoch"]
+  if sched.name == "ChainedScheduler":  # its members step together; it has no last_epoch of its own
+    lasts = {int(m.get("last_epoch", -2)) for m in scheduler_state["_schedulers"]}
+    if len(lasts) != 1:
+      raise ValueError(f"The ChainedScheduler's members are at different last_epoch {sorted(lasts)}.")
+    last = lasts.pop()
+  else:
+    last = scheduler_state["last_epoch"]
   for g, count in enumerate(counts):
     if count is not None and int(last) != count:
       raise ValueError(
@@ -323,7 +333,7 @@ def _check_scheduler(cfg: TorchConfig, scheduler_state: Mapping[str, Any], count
     ("_last_lr", [_f64(g["lr"], int(last)) for g in cfg.groups]),
     ("base_lrs", [g["lr"].lr if g["lr"].lr is not None else _f64(g["lr"], 0) for g in cfg.groups]),
   ):
-    if not _same(list(scheduler_state[key]), want):
+    if key in scheduler_state and not _same(list(scheduler_state[key]), want):
       raise ValueError(
         f"The scheduler state's {key!r} is {list(scheduler_state[key])}; the transformation gives {want}."
       )

@@ -49,6 +49,45 @@ def _plain(value: Any) -> Any:
   return value.item() if isinstance(value, (np.generic, np.ndarray)) else value
 
 
+def _position(name: str, k: int, param_groups: list[dict[str, Any]]) -> dict[str, Any]:
+  """A scheduler's state_dict position after ``k`` steps (what load_state_dict needs of it)."""
+  out = {
+    "base_lrs": [pg["initial_lr"] for pg in param_groups],
+    "last_epoch": k,
+    "_step_count": max(k + 1, 1),
+    "_is_initial": False,
+    "_get_lr_called_within_step": False,
+    "_last_lr": [pg["lr"] for pg in param_groups],
+  }
+  if name == "CyclicLR":  # its load_state_dict pops it (None: no custom scale_fn)
+    out["_scale_fn_custom"] = None
+  return out
+
+
+def _scheduler_state(sched: Any, k: int, param_groups: list[dict[str, Any]]) -> dict[str, Any]:
+  """``scheduler.state_dict()``'s position after k steps. A ChainedScheduler's members all stepped k
+  times; a SequentialLR's member j (from milestone m_j) k - m_j times while active, -1 before it and
+  to its last epoch after it (PyTorch restarts a member with step(0) at its milestone). A member's
+  ``_last_lr`` is the group's lr (PyTorch's ``get_last_lr`` of a member, not used to step)."""
+  if sched.name == "ChainedScheduler":
+    members = [_position(m.name, k, param_groups) for m in sched.members]
+    return {"_last_lr": [pg["lr"] for pg in param_groups], "_schedulers": members}
+  if sched.name == "SequentialLR":
+    starts = [0, *sched.arguments["milestones"]]
+    ends = [*sched.arguments["milestones"], None]
+    members = []
+    for m, start, end in zip(sched.members, starts, ends, strict=True):
+      epoch = -1 if k < start else (k - start if end is None or k < end else end - 1 - start)
+      members.append(_position(m.name, epoch, param_groups))
+    return {
+      "_milestones": list(sched.arguments["milestones"]),
+      "last_epoch": k,
+      "_last_lr": [pg["lr"] for pg in param_groups],
+      "_schedulers": members,
+    }
+  return _position(sched.name, k, param_groups)
+
+
 def export_torch_state(
   tx: Any,
   params: Any,
@@ -81,8 +120,7 @@ def export_torch_state(
 
   Raises:
     ValueError: ``step`` missing where the state has no counter or disagreeing with the count, a
-      ``names`` that does not fit, a transformation that is not of ``oj.torch``, or a scheduler
-      PyTorch composes of others (SequentialLR, ChainedScheduler), whose state is not written.
+      ``names`` that does not fit, or a transformation that is not of ``oj.torch``.
 
   Example:
     >>> import jax.numpy as jnp, optim_jax as oj
@@ -129,8 +167,6 @@ def export_torch_state(
   if len(by_path) != n:
     raise ValueError(f"names= maps {len(by_path)} parameters; the transformation's groups have {n}.")
   sched = _scheduler(cfg)
-  if sched is not None and sched.members:
-    raise ValueError(f"Writing the state of {sched.name} (a scheduler of schedulers) is not supported.")
 
   param_groups = []
   for g, options in enumerate(cfg.groups):
@@ -167,15 +203,5 @@ def export_torch_state(
 
   scheduler_state = None
   if sched is not None:
-    k = counts[0]
-    scheduler_state = {
-      "base_lrs": [pg["initial_lr"] for pg in param_groups],
-      "last_epoch": k,
-      "_step_count": k + 1,
-      "_is_initial": False,
-      "_get_lr_called_within_step": False,
-      "_last_lr": [pg["lr"] for pg in param_groups],
-    }
-    if sched.name == "CyclicLR":  # its load_state_dict pops it (None: no custom scale_fn)
-      scheduler_state["_scale_fn_custom"] = None
+    scheduler_state = _scheduler_state(sched, counts[0], param_groups)
   return {"state": state, "param_groups": param_groups}, scheduler_state

@@ -34,7 +34,10 @@ SCHEDULERS: dict[str, tuple[Any, tuple[str, ...]]] = {
                                     "cycle_momentum")),
   "CyclicLR": (ojt.cyclic_lr, ("max_lrs", "base_lrs", "total_size", "step_ratio", "mode", "gamma",
                                "scale_mode", "cycle_momentum")),
+  "ChainedScheduler": (ojt.chained_scheduler, ("_schedulers",)),
+  "SequentialLR": (ojt.sequential_lr, ("_schedulers", "_milestones")),
 }  # fmt: skip
+COMPOSED = ("ChainedScheduler", "SequentialLR")
 
 
 class FromTorch(NamedTuple):
@@ -53,8 +56,8 @@ def describe_torch(optimizer: Any, scheduler: Any = None) -> dict[str, Any]:
 
   Returns:
     ``{"optimizer": class name, "param_groups": state_dict()'s param_groups, "scheduler": None or
-    {"class": class name, "state": its state_dict(), "lr_lambdas": LambdaLR's functions or None}}``,
-    tensors as numpy.
+    {"class": class name, "state": its state_dict(), "lr_lambdas": LambdaLR's functions or None}}``
+    (SequentialLR and ChainedScheduler add ``"schedulers"``, their members described), tensors as numpy.
 
   Example:
     >>> from optim_jax.interop import describe_torch
@@ -69,12 +72,19 @@ def describe_torch(optimizer: Any, scheduler: Any = None) -> dict[str, Any]:
     "scheduler": None,
   }
   if scheduler is not None:
-    lambdas = getattr(scheduler, "lr_lambdas", None)
-    out["scheduler"] = {
-      "class": type(scheduler).__name__,
-      "state": to_numpy(scheduler.state_dict()),
-      "lr_lambdas": None if lambdas is None else list(lambdas),
-    }
+    out["scheduler"] = _describe_scheduler(scheduler)
+  return out
+
+
+def _describe_scheduler(scheduler: Any) -> dict[str, Any]:
+  lambdas = getattr(scheduler, "lr_lambdas", None)
+  out = {
+    "class": type(scheduler).__name__,
+    "state": to_numpy(scheduler.state_dict()),
+    "lr_lambdas": None if lambdas is None else list(lambdas),
+  }
+  if type(scheduler).__name__ in COMPOSED:  # its members' classes are not in its state_dict
+    out["schedulers"] = [_describe_scheduler(s) for s in scheduler._schedulers]
   return out
 
 
@@ -136,6 +146,13 @@ def _schedule(description: Mapping[str, Any], base_lr: float, groups: list[Mappi
   missing = [k for k in keys if k not in state]
   if missing:
     raise KeyError(f"The {cls} state has no {missing}.")
+  if cls in COMPOSED:
+    if not description.get("schedulers"):
+      raise KeyError(f"The {cls} description has no 'schedulers' (describe_torch reads its members).")
+    members = [_schedule(sub, base_lr, groups) for sub in description["schedulers"]]
+    if cls == "ChainedScheduler":
+      return ojt.chained_scheduler(members)
+    return ojt.sequential_lr(members, milestones=[int(m) for m in state["_milestones"]])
   if cls == "OneCycleLR":
     return _one_cycle(state, groups)
   if cls == "CyclicLR":
@@ -268,8 +285,9 @@ def from_torch(
 
   torch.optim.RMSprop, RAdam and ASGD with every option and parameter group, and the schedulers
   StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR,
-  CosineAnnealingWarmRestarts, LambdaLR, MultiplicativeLR, OneCycleLR and CyclicLR (the state
-  interop without their momentum cycling: ``cycle_momentum=False``), stepped once per optimizer step (see
+  CosineAnnealingWarmRestarts, LambdaLR, MultiplicativeLR, OneCycleLR, CyclicLR, SequentialLR and
+  ChainedScheduler (where ``oj.torch.sequential_lr``/``chained_scheduler`` model them), stepped once per
+  optimizer step (see
   `from_torch_config`; anything else is a clear error). Gradient clips called before ``step()`` are
   the user's to chain in front (``oj.torch.clip_grad_norm``). With state, it is imported
   (`import_torch_state`), the scheduler's position included.

@@ -428,7 +428,9 @@ def test_unsupported_optimizer_and_scheduler_are_named(rms):
     from_torch_config(
       {**desc, "scheduler": {"class": "SequentialLR", "state": {"_milestones": [3], "_schedulers": []}}}
     )
-  with pytest.raises(NotImplementedError, match="ReduceLROnPlateau"):
+  with pytest.raises(
+    NotImplementedError, match="ReduceLROnPlateau is not supported .chain oj.torch.reduce_lr_on_plateau"
+  ):
     from_torch_config({**desc, "scheduler": {"class": "ReduceLROnPlateau", "state": {}}})
   groups = [dict(g) for g in desc["param_groups"]]
   with pytest.raises(ValueError, match=r"\['dampening'\]"):

@@ -88,6 +88,16 @@ def _describe_scheduler(scheduler: Any) -> dict[str, Any]:
   return out
 
 
+def _not_supported(cls: str) -> str:
+  hint = ""
+  if cls == "ReduceLROnPlateau":  # a transformation fed the metric, not a schedule of the count
+    hint = (
+      " (chain oj.torch.reduce_lr_on_plateau after the optimizer built with lr=1.0 yourself; its state, best "
+      "and num_bad_epochs, is not imported)"
+    )
+  return f"torch.optim.lr_scheduler.{cls} is not supported{hint}; supported: {sorted(SCHEDULERS)}"
+
+
 def _one_cycle(state: Mapping[str, Any], groups: list[Mapping[str, Any]]) -> Any:
   """OneCycleLR from its state and the keys it writes into the groups (max_lr, initial_lr, min_lr)."""
   for i, g in enumerate(groups):
@@ -139,9 +149,7 @@ def _cyclic(state: Mapping[str, Any]) -> Any:
 def _schedule(description: Mapping[str, Any], base_lr: float, groups: list[Mapping[str, Any]]) -> Any:
   cls, state = description["class"], description["state"]
   if cls not in SCHEDULERS:
-    raise NotImplementedError(
-      f"torch.optim.lr_scheduler.{cls} is not supported; supported: {sorted(SCHEDULERS)}"
-    )
+    raise NotImplementedError(_not_supported(cls))
   factory, keys = SCHEDULERS[cls]
   missing = [k for k in keys if k not in state]
   if missing:
@@ -220,9 +228,7 @@ def from_torch_config(
     )
   sched = description.get("scheduler")
   if sched is not None and sched["class"] not in SCHEDULERS:  # before the options it may add to the groups
-    raise NotImplementedError(
-      f"torch.optim.lr_scheduler.{sched['class']} is not supported; supported: {sorted(SCHEDULERS)}"
-    )
+    raise NotImplementedError(_not_supported(sched["class"]))
   groups = list(description["param_groups"])
   known = set(OPTIONS[cls]) | set(SWITCHES[cls]) | set(BOOKKEEPING)
   if sched is not None:

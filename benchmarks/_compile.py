@@ -57,6 +57,7 @@ def cases() -> list[tuple[str, Callable, Callable]]:
         lambda p=paddle_lr, c=paddle_clip: oj.paddle.radam(p, grad_clip=c),
         lambda lr=lr, clip=clip: _plain_or_clipped(optax.radam(lr), clip),
       ),
+      # SAG and averaged SGD have no optax counterpart: optax.sgd is shown for scale
       (
         "paddle.asgd n=4" + suffix,
         lambda p=paddle_lr, c=paddle_clip: oj.paddle.asgd(p, batch_num=4, grad_clip=c),

@@ -184,7 +184,8 @@ def plot_step(rows, args) -> str:
   plt = _pyplot()
   fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5), layout="constrained")
   y = range(len(rows))
-  for i, (key, label) in enumerate((("ms", "ours"), ("optax_ms", "optax"), ("floor_ms", "floor"))):
+  labels = (("ms", "ours"), ("optax_ms", "optax (optax.sgd for the ASGD/SAG rows)"), ("floor_ms", "floor"))
+  for i, (key, label) in enumerate(labels):
     ax.barh([j + (i - 1) * 0.27 for j in y], [r[key] for r in rows], height=0.27, label=label)
   ax.set_yticks(list(y), [r["case"] for r in rows])
   ax.invert_yaxis()

@@ -380,7 +380,11 @@ def import_torch_state(
   relative); a scheduled ``lr`` must be the schedule at that step, and a scheduler state must be at
   that step too. With ``param_groups=`` a group's constant ``lr`` is state (as PyTorch's
   ``param_groups[i]['lr']``) and is taken from the checkpoint. A checkpoint without any state (a
-  fresh optimizer) gives ``tx.init(params)`` (with the groups' lr).
+  fresh optimizer) gives ``tx.init(params)`` (with the groups' lr). For ``optax.chain(preset(lr=1.0),
+  oj.torch.reduce_lr_on_plateau(...))`` (a ``ReduceLROnPlateau``, see `from_torch_config`) the
+  scheduler state is required: its arguments must be the plateau's, the group's lr (= ``_last_lr``)
+  becomes the plateau's lr, ``best``, ``num_bad_epochs``, ``cooldown_counter`` and ``last_epoch`` its
+  state, the step its count.
 
   Args:
     tx: a transformation of ``oj.torch.rmsprop``, ``radam`` or ``asgd`` (see `torch_config`), also with
@@ -397,7 +401,8 @@ def import_torch_state(
   Raises:
     KeyError: a key the checkpoint lacks (a top-level key, a group option, a parameter's state or
       buffer), named with the group or parameter.
-    ValueError: a key the transformation has no use for, a shape, dtype or count that does not fit,
+    ValueError: a key the transformation has no use for, a shape, dtype or count that does not fit
+      (a ReduceLROnPlateau state missing, or not exactly reproduced: ASGD, decoupled weight decay),
       an option that disagrees (naming group, key and both values), a parameter mapping that does
       not fit, or a transformation that is not of ``oj.torch``.
 
@@ -415,13 +420,17 @@ def import_torch_state(
     >>> s[0].square_avg["w"].tolist()
     [[0.5, 0.5], [0.5, 0.5]]
   """
-  cfg = torch_config(tx)
-  init = tx.init(params)
-  slots = state_slots(init, params)
   if not isinstance(optimizer_state, Mapping):
     raise TypeError(
       f"optimizer_state should be a dict (optimizer.state_dict()), got {type(optimizer_state).__name__}"
     )
+  from optim_jax.interop import _torch_plateau  # it imports this module
+
+  if _torch_plateau.split(tx) is not None:
+    return _torch_plateau.import_plateau(tx, params, optimizer_state, scheduler_state, names=names)
+  cfg = torch_config(tx)
+  init = tx.init(params)
+  slots = state_slots(init, params)
   for key in ("state", "param_groups"):
     if key not in optimizer_state:
       raise KeyError(f"The optimizer state has no {key!r}.")

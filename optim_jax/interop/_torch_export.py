@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from optim_jax.interop import _torch_plateau
 from optim_jax.interop._slots import Slot, state_slots
 from optim_jax.interop._torch import (
   BUFFERS,
@@ -104,7 +105,10 @@ def export_torch_state(
   transformation's and ``lr`` is the one the next update uses. After ``to_torch`` both dicts load with
   ``optimizer.load_state_dict`` and ``scheduler.load_state_dict`` into an optimizer and scheduler
   built as the transformation (the scheduler state is its position: ``last_epoch`` = the count,
-  ``base_lrs``, ``_last_lr``). At count 0 the state is empty, as a fresh PyTorch optimizer's.
+  ``base_lrs``, ``_last_lr``). At count 0 the state is empty, as a fresh PyTorch optimizer's. A chain
+  ending in ``oj.torch.reduce_lr_on_plateau`` exports the plateau's lr as the group's and its state
+  as ``ReduceLROnPlateau.state_dict()`` (its arguments, ``best``, ``num_bad_epochs``,
+  ``cooldown_counter``, ``last_epoch``, ``_last_lr``).
 
   Args:
     tx: the transformation (see `import_torch_state`).
@@ -116,7 +120,7 @@ def export_torch_state(
 
   Returns:
     ``(optimizer_state, scheduler_state)``; the latter is None unless the lr is an ``oj.torch``
-    scheduler.
+    scheduler or a plateau.
 
   Raises:
     ValueError: ``step`` missing where the state has no counter or disagreeing with the count, a
@@ -136,6 +140,9 @@ def export_torch_state(
     >>> sched["last_epoch"], sched["_last_lr"]
     (3, [0.001])
   """
+  split = _torch_plateau.split(tx)
+  if split is not None:
+    return _torch_plateau.export_plateau(tx, params, opt_state, names=names, step=step)
   cfg = torch_config(tx)
   slots = state_slots(opt_state, params)
   layout = _layout(cfg, slots, params)

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import jax
 
 import optim_jax.torch as ojt
+from optim_jax.interop import _torch_plateau
 from optim_jax.interop._slots import map_params, param_paths
 from optim_jax.interop._torch import BOOKKEEPING, SCHEDULER_KEYS, import_torch_state, to_numpy
 from optim_jax.interop._torch_config import OPTIONS, SWITCHES
@@ -89,13 +90,8 @@ def _describe_scheduler(scheduler: Any) -> dict[str, Any]:
 
 
 def _not_supported(cls: str) -> str:
-  hint = ""
-  if cls == "ReduceLROnPlateau":  # a transformation fed the metric, not a schedule of the count
-    hint = (
-      " (chain oj.torch.reduce_lr_on_plateau after the optimizer built with lr=1.0 yourself; its state, best "
-      "and num_bad_epochs, is not imported)"
-    )
-  return f"torch.optim.lr_scheduler.{cls} is not supported{hint}; supported: {sorted(SCHEDULERS)}"
+  supported = sorted([*SCHEDULERS, _torch_plateau.NAME])
+  return f"torch.optim.lr_scheduler.{cls} is not supported; supported: {supported}"
 
 
 def _one_cycle(state: Mapping[str, Any], groups: list[Mapping[str, Any]]) -> Any:
@@ -190,7 +186,11 @@ def from_torch_config(
 
   Each group's options become the preset's arguments; a scheduler becomes ours, scaling each
   group's ``initial_lr`` (its position is state, see `import_torch_state`). More than one group
-  becomes ``param_groups=``, each group selecting the parameters PyTorch lists in it. Clips PyTorch
+  becomes ``param_groups=``, each group selecting the parameters PyTorch lists in it. A
+  ``ReduceLROnPlateau`` becomes ``optax.chain(preset(lr=1.0, ...), oj.torch.reduce_lr_on_plateau(lr,
+  ...))`` with the group's current lr as the plateau's start (the state carries the lr; feed
+  ``metric=`` at each epoch end, as ``scheduler.step(metric)``): exact for RMSprop and RAdam with one
+  group; ASGD, RAdam's decoupled weight decay and several groups are a ValueError saying why. Clips PyTorch
   users call before ``step()`` (``clip_grad_norm_``...) are not part of the optimizer: chain
   ``oj.torch.clip_grad_norm`` in front yourself.
 
@@ -207,11 +207,11 @@ def from_torch_config(
     NotImplementedError: an optimizer class other than RMSprop, RAdam or ASGD, or a scheduler class
       not mapped (both named, with the supported ones listed).
     ValueError: more than one group and no ``params``; a group option not known; a ``names`` that
-      does not fit.
+      does not fit; a ``ReduceLROnPlateau`` where the plateau transformation is not exact.
     KeyError: a group option or scheduler argument missing.
 
   Example:
-    >>> import optim_jax as oj
+    >>> import jax.numpy as jnp, optim_jax as oj
     >>> from optim_jax.interop import from_torch_config
     >>> group = {"lr": 0.05, "momentum": 0.9, "alpha": 0.99, "eps": 1e-8, "centered": False,
     ...          "weight_decay": 0, "maximize": False, "initial_lr": 0.1, "params": [0]}
@@ -219,6 +219,12 @@ def from_torch_config(
     >>> tx = from_torch_config({"optimizer": "RMSprop", "param_groups": [group], "scheduler": sched})
     >>> oj.interop.torch_config(tx).groups[0]["lr"]
     TorchLRScheduler(StepLR(lr=0.1, step_size=5, gamma=0.5, last_epoch=-1))
+    >>> plateau = {"class": "ReduceLROnPlateau", "state": {"mode": "min", "factor": 0.5, "patience": 2,
+    ...            "threshold": 1e-4, "threshold_mode": "rel", "cooldown": 0, "min_lrs": [0], "eps": 1e-8}}
+    >>> tx = from_torch_config({"optimizer": "RMSprop", "param_groups": [group], "scheduler": plateau})
+    >>> state = tx.init({"w": jnp.zeros(2)})  # (the RMSprop's state, the plateau's)
+    >>> round(float(oj.get_lr(state[-1])), 6), state[-1].inner_state.num_bad_epochs.item()
+    (0.05, 0)
   """
   cls = description["optimizer"]
   if cls not in PRESETS:
@@ -227,7 +233,10 @@ def from_torch_config(
       f"{', '.join('torch.optim.' + name for name in PRESETS)}"
     )
   sched = description.get("scheduler")
-  if sched is not None and sched["class"] not in SCHEDULERS:  # before the options it may add to the groups
+  plateau = sched is not None and sched["class"] == _torch_plateau.NAME
+  if (
+    sched is not None and sched["class"] not in SCHEDULERS and not plateau
+  ):  # before the options it may add to the groups
     raise NotImplementedError(_not_supported(sched["class"]))
   groups = list(description["param_groups"])
   known = set(OPTIONS[cls]) | set(SWITCHES[cls]) | set(BOOKKEEPING)
@@ -247,6 +256,8 @@ def from_torch_config(
     if "betas" in opts:
       opts["betas"] = tuple(opts["betas"])
     options.append(opts)
+  if plateau:  # the optimizer with lr=1.0, then the plateau's lr (the group's current lr)
+    return _torch_plateau.from_config(description, PRESETS[cls], options)
   if sched is not None:
     for i, group in enumerate(groups):
       if "initial_lr" not in group:
@@ -293,7 +304,8 @@ def from_torch(
   StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR,
   CosineAnnealingWarmRestarts, LambdaLR, MultiplicativeLR, OneCycleLR, CyclicLR, SequentialLR and
   ChainedScheduler (where ``oj.torch.sequential_lr``/``chained_scheduler`` model them), stepped once per
-  optimizer step (see
+  optimizer step, and ReduceLROnPlateau (a chain ending in ``oj.torch.reduce_lr_on_plateau``, fed
+  ``metric=``; its best, num_bad_epochs, cooldown_counter and last_epoch imported) (see
   `from_torch_config`; anything else is a clear error). Gradient clips called before ``step()`` are
   the user's to chain in front (``oj.torch.clip_grad_norm``). With state, it is imported
   (`import_torch_state`), the scheduler's position included.

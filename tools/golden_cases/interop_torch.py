@@ -297,7 +297,181 @@ def write_tables(folder: Path) -> None:
     path = write_one(folder, ic, versions)
     keep.add(path.stem)
     print(f"interop_torch/{path.stem}: {path.stat().st_size / 1024:.1f} KiB")
+  for pc in plateau_cases():
+    path = write_plateau(folder, pc, versions)
+    keep.add(path.stem)
+    print(f"interop_torch/{path.stem}: {path.stat().st_size / 1024:.1f} KiB")
   for stale in folder.glob("*.npz"):
     if stale.stem not in keep:
       stale.unlink()
       stale.with_suffix(".json").unlink(missing_ok=True)
+
+
+# --- ReduceLROnPlateau: the metric sequence is part of the case -----------------------------------
+
+
+@dataclasses.dataclass
+class PlateauCase:
+  """An `InteropCase` whose optimizer runs under ``ReduceLROnPlateau(**plateau)``, stepped with
+  ``metrics[e]`` after every ``epoch``-th optimizer step (the metrics are float32 numbers)."""
+
+  case: h.Case
+  k: int
+  n: int
+  epoch: int
+  plateau: dict[str, Any]
+  metrics: list[float]
+
+
+def _f32(values: list[float]) -> list[float]:
+  return [float(np.float32(v)) for v in values]
+
+
+def plateau_cases() -> list[PlateauCase]:
+  return [
+    PlateauCase(
+      _rms("plateau_momentum_centered_wd", "float32", 12, 24, schedule=None, momentum=0.9, centered=True,
+           weight_decay=0.01).case, 12, 24, 3,
+      {"factor": 0.5, "patience": 1, "cooldown": 1, "threshold": 0.01},
+      _f32([1.0, 0.9, 0.95, 0.97, 0.85, 0.9, 0.88, 0.87, 0.86, 0.7, 0.75, 0.76])),
+    PlateauCase(
+      _radam("plateau_max_abs_min_lr", "float64", 15, 21, schedule=None, weight_decay=0.01).case, 15, 21, 3,
+      {"mode": "max", "factor": 0.3, "patience": 2, "threshold": 0.05, "threshold_mode": "abs",
+       "min_lr": 2e-3},
+      _f32([0.1, 0.2, 0.22, 0.21, 0.5, 0.52, 0.53, 0.54, 0.8, 0.81, 0.79, 0.8])),
+  ]  # fmt: skip
+
+
+def _plateau_steps(
+  pc: PlateauCase, opt: Any, sched: Any, variables: list, grads: dict, start: int, count: int
+):
+  import torch
+
+  case = pc.case
+  dtype = getattr(torch, case.dtype)
+  out: dict[str, list] = {n: [] for n in case.leaves}
+  lrs = []
+  for t in range(start, start + count):
+    for name, p in zip(case.leaves, variables, strict=True):
+      p.grad = torch.tensor(grads[name][t], dtype=dtype)
+    opt.step()
+    opt.zero_grad()
+    if (t + 1) % pc.epoch == 0:
+      sched.step(pc.metrics[(t + 1) // pc.epoch - 1])
+    lrs.append(opt.param_groups[0]["lr"])
+    for name, p in zip(case.leaves, variables, strict=True):
+      out[name].append(p.detach().numpy().copy())
+  return {k: np.stack(v) for k, v in out.items()}, lrs
+
+
+def _plateau_ours(pc: PlateauCase, tx: Any, init: dict, grads: dict, k: int) -> tuple[Any, Any]:
+  import jax
+  import jax.numpy as jnp
+  import optax
+
+  @jax.jit
+  def step(p, s, g):
+    u, s = tx.update(g, s, p)
+    return optax.apply_updates(p, u), s
+
+  @jax.jit
+  def epoch_end(p, s, g, m):
+    u, s = tx.update(g, s, p, metric=m)
+    return optax.apply_updates(p, u), s
+
+  params = {n: jnp.asarray(v) for n, v in init.items()}
+  state = tx.init(params)
+  for t in range(k):
+    g = {n: jnp.asarray(v[t]) for n, v in grads.items()}
+    if (t + 1) % pc.epoch == 0:
+      params, state = epoch_end(params, state, g, pc.metrics[(t + 1) // pc.epoch - 1])
+    else:
+      params, state = step(params, state, g)
+  return jax.tree.map(np.asarray, params), state
+
+
+def write_plateau(folder: Path, pc: PlateauCase, versions: dict[str, str]) -> Path:
+  import jax
+  import torch
+
+  from optim_jax.interop import (
+    describe_torch,
+    export_torch_state,
+    from_torch,
+    from_torch_config,
+    import_torch_state,
+    to_numpy,
+    to_torch,
+  )
+
+  case, k, n = pc.case, pc.k, pc.n
+  assert (k + n) // pc.epoch == len(pc.metrics), case.name
+  init, grads = h.make_inputs(case)
+  names = _names(case)
+  plateau = torch.optim.lr_scheduler.ReduceLROnPlateau
+  opt, _, variables = _torch_objects(case, init)
+  sched = plateau(opt, **pc.plateau)
+  fresh = describe_torch(opt, sched)  # the lr before any reduction: the plateau's start for (b)
+  _, lrs_k = _plateau_steps(pc, opt, sched, variables, grads, 0, k)
+  ckpt = to_numpy(opt.state_dict())
+  sched_state = to_numpy(sched.state_dict())
+  description = describe_torch(opt, sched)
+  params_k = {name: v.detach().numpy().copy() for name, v in zip(case.leaves, variables, strict=True)}
+  with jax.enable_x64(case.dtype == "float64"):
+    live = from_torch(opt, sched, params=params_k, names=names)
+    imported = import_torch_state(live.tx, params_k, ckpt, sched_state, names=names)
+    same = jax.tree.map(lambda a, b: bool(np.array_equal(a, b)), live.opt_state, imported)
+    assert all(jax.tree.leaves(same)), f"{case.name}: from_torch's state differs from the import"
+  cont_a, lrs_n = _plateau_steps(pc, opt, sched, variables, grads, k, n)
+  assert min(lrs_n) < lrs_k[-1], f"{case.name}: no reduction after the resume point"
+  with jax.enable_x64(case.dtype == "float64"):
+    tx = from_torch_config(fresh, params=params_k, names=names)
+    ours_k, state = _plateau_ours(pc, tx, init, grads, k)
+    exported, exported_sched = export_torch_state(tx, ours_k, state, names=names, step=k)
+  opt_b, _, variables_b = _torch_objects(case, ours_k)
+  sched_b = plateau(opt_b, **pc.plateau)
+  opt_b.load_state_dict(to_torch(copy.deepcopy(exported)))
+  sched_b.load_state_dict(dict(exported_sched))
+  cont_b, _ = _plateau_steps(pc, opt_b, sched_b, variables_b, grads, k, n)
+
+  arrays: dict[str, np.ndarray] = {}
+  for name in case.leaves:
+    arrays[f"init/{name}"] = init[name]
+    arrays[f"grads/{name}"] = grads[name]
+    arrays[f"params_k/{name}"] = params_k[name]
+    arrays[f"cont_a/{name}"] = cont_a[name]
+    arrays[f"cont_b/{name}"] = cont_b[name]
+  arrays |= _flat_state("ckpt", ckpt["state"]) | _flat_state("export", exported["state"])
+  folder.mkdir(parents=True, exist_ok=True)
+  path = folder / f"{case.name}.npz"
+  np.savez_compressed(path, **arrays)
+  meta = {
+    "family": "interop_torch",
+    "case": case.name,
+    "framework": "torch",
+    "framework_version": versions["torch"],
+    "versions": h.all_versions(versions),
+    "dtype": case.dtype,
+    "seed": case.seed,
+    "k": k,
+    "n": n,
+    "shapes": {name: list(s) for name, s in case.shapes.items()},
+    "grad_spec": dataclasses.asdict(case.grad_spec),
+    "config": case.config(),
+    "plateau": pc.plateau,
+    "epoch": pc.epoch,
+    "metrics": pc.metrics,
+    "torch_lrs": lrs_k + lrs_n,
+    "names": names,
+    "ckpt_param_groups": ckpt["param_groups"],
+    "ckpt_scheduler": sched_state,
+    "description": description,
+    "fresh_description": fresh,
+    "export_param_groups": exported["param_groups"],
+    "export_scheduler": exported_sched,
+    "from_torch_live": "from_torch(optimizer, scheduler) on the live objects: state equal to the import",
+    "torch_default_dtype": str(torch.get_default_dtype()),
+    "generated_by": "tools/make_golden.py",
+  }
+  path.with_suffix(".json").write_text(json.dumps(h._jsonable(meta), indent=1) + "\n")
+  return path

@@ -84,13 +84,22 @@ def runner(tx):
   return run
 
 
+def assert_same_scheduler(ours: dict, ref: dict, rtol: float) -> None:
+  """LR_Scheduler dicts, with a LinearWarmup's nested LinearWarmup_LR."""
+  assert list(ours) == list(ref)
+  assert ours["last_epoch"] == ref["last_epoch"]
+  np.testing.assert_allclose(ours["last_lr"], ref["last_lr"], rtol=rtol, atol=0)
+  for key, value in ref.items():
+    if isinstance(value, dict):
+      assert_same_scheduler(ours[key], value, rtol)
+
+
 def assert_same_state_dict(ours: dict, ref: dict, *, last_lr_rtol: float = 0.0) -> None:
   assert list(ours) == list(ref)
   for key, r in ref.items():
     o = ours[key]
     if key == "LR_Scheduler":
-      assert o["last_epoch"] == r["last_epoch"]
-      np.testing.assert_allclose(o["last_lr"], r["last_lr"], rtol=last_lr_rtol, atol=0)
+      assert_same_scheduler(o, r, last_lr_rtol)
       continue
     assert np.asarray(o).dtype == np.asarray(r).dtype, key
     np.testing.assert_array_equal(np.asarray(o), np.asarray(r), err_msg=key)
@@ -167,6 +176,13 @@ def test_golden_cover() -> None:
   assert any(m["k"] >= 100 and m["n"] >= 200 for m in metas)
   assert any(m["paddle_order"] != sorted(m["paddle_order"]) for m in metas)  # an order not the leaves'
   assert all(m["framework_version"] == "3.3.1" for m in metas)
+  lrs = [(m["config"]["learning_rate"], m) for m in metas if isinstance(m["config"]["learning_rate"], dict)]
+  nested = [(lr, m) for lr, m in lrs if isinstance(lr["kwargs"].get("learning_rate"), dict)]
+  assert {lr["class"] for lr, _ in lrs} >= {"OneCycleLR", "CyclicLR", "LinearWarmup"}
+  assert {m["dtype"] for _, m in nested} == {"float32", "float64"}
+  assert any(m["dtype"] == "float64" for lr, m in lrs if lr["class"] == "CyclicLR")
+  # a warmup resumed inside its warmup (the inner scheduler at 0) and after it
+  assert {m["lr_scheduler"]["ckpt"]["LinearWarmup_LR"]["last_epoch"] == 0 for _, m in nested} == {True, False}
 
 
 # --- small hand-made checkpoints ---------------------------------------------------------------------
@@ -429,6 +445,115 @@ def test_from_paddle_errors() -> None:
   opt.regularization, opt._grad_clip, opt._parameter_list, opt._param_groups = object(), None, [], []
   with pytest.raises(ValueError, match="regularizer object"):
     describe_paddle_optimizer(opt)
+
+
+# --- OneCycleLR, CyclicLR, LambdaDecay, MultiplicativeDecay, LinearWarmup over a scheduler ---------------
+
+
+def stand_in(name: str, state: dict, **attrs):
+  """An object of class ``name`` with a live scheduler's attributes and state_dict()."""
+  obj = type(name, (), {"state_dict": lambda self: dict(state)})()
+  obj.__dict__.update(attrs)  # instance attributes: a function stays a plain function, as on Paddle's objects
+  return obj
+
+
+def rms_describe(lr) -> dict:
+  opt = type("RMSProp", (), {})()
+  opt._rho, opt._epsilon, opt._momentum, opt._centered, opt._learning_rate = 0.9, 1e-6, 0.5, False, lr
+  opt.regularization = opt._grad_clip = None
+  opt._parameter_list, opt._param_groups = [], []
+  return describe_paddle_optimizer(opt)["learning_rate"]
+
+
+def test_lambda_and_multiplicative_from_the_live_function() -> None:
+  """LambdaDecay and MultiplicativeDecay: the live object's lr_lambda, against Paddle's formulas."""
+  lam, fac = (lambda e: 0.9**e), (lambda k: 1.0 / (k + 1.0))
+  spec = rms_describe(
+    stand_in("LambdaDecay", {"last_epoch": 4, "last_lr": 0.1 * 0.9**4}, base_lr=0.1, lr_lambda=lam)
+  )
+  assert spec["kwargs"] == {"learning_rate": 0.1, "lr_lambda": lam}
+  ours = paddle_schedule(spec)
+  np.testing.assert_allclose([float(ours(e)) for e in range(6)], [0.1 * lam(e) for e in range(6)], rtol=1e-6)
+  mult = paddle_schedule(rms_describe(stand_in("MultiplicativeDecay", {}, base_lr=0.5, lr_lambda=fac)))
+  ref = [0.5 * float(np.prod([fac(k) for k in range(1, e + 1)])) for e in range(6)]
+  np.testing.assert_allclose([float(mult(e)) for e in range(6)], ref, rtol=1e-6)
+  tx = oj.paddle.rmsprop(ours, momentum=0.5)
+  state = steps(tx)
+  sd = export_paddle_state(tx, PARAMS, state, names=NAMES, learning_rate=spec)  # the description works too
+  assert sd["LR_Scheduler"]["last_epoch"] == 4
+  np.testing.assert_allclose(sd["LR_Scheduler"]["last_lr"], spec["state"]["last_lr"], rtol=1e-6)
+  jax.tree.map(
+    np.testing.assert_array_equal, import_paddle_state(tx, PARAMS, sd, names=NAMES, learning_rate=ours), state
+  )
+  with pytest.raises(ValueError, match="LambdaDecay: the description has no lr_lambda"):
+    paddle_schedule({"class": "LambdaDecay", "kwargs": {"learning_rate": 0.1, "lr_lambda": None}})
+  with pytest.raises(ValueError, match="MultiplicativeDecay: its lr_lambda does not run on a traced"):
+    paddle_schedule({"class": "MultiplicativeDecay", "kwargs": {"learning_rate": 0.1, "lr_lambda": lambda k: 0.5 if k < 3 else 0.9}})  # fmt: skip
+
+
+def test_one_cycle_and_cyclic_read_back() -> None:
+  """Paddle keeps OneCycleLR's and CyclicLR's derived values: the arguments are read back from them."""
+  pct, n = 0.3, 37  # 0.3 * 37 - 1 is not exact in binary: phase_pct is recovered bit for bit
+  one = stand_in("OneCycleLR", {}, total_steps=n, _lr_config=[0.05 / 7.0, 0.05, 0.05 / 7.0, 0.001],
+                 _step_config=[0, pct * n - 1, 2 * pct * n - 2, n - 1, n - 1],
+                 anneal_func=type("F", (), {"__name__": "_linear_annealing"})())  # fmt: skip
+  kw = rms_describe(one)["kwargs"]
+  assert kw == {"max_learning_rate": 0.05, "total_steps": 37, "divide_factor": 7.0, "end_learning_rate": 0.001,
+                "phase_pct": 0.3, "anneal_strategy": "linear", "three_phase": True}  # fmt: skip
+  one.anneal_func = type("F", (), {"__name__": "my_anneal"})()
+  with pytest.raises(ValueError, match="OneCycleLR with the anneal_func"):
+    rms_describe(one)
+  cyc = stand_in("CyclicLR", {}, base_lr=0.002, max_lr=0.02, cycle_size=10.0, step_up_pct=4.0 / 10.0,
+                 mode="exp_range", gamma=0.9, scale_mode="iterations")  # fmt: skip
+  cyc.scale_fn = lambda x: 0.9**x  # not the object's own method: the user's function is used
+  kw = rms_describe(cyc)["kwargs"]
+  assert kw["step_size_up"] == 4 and kw["step_size_down"] == 6 and kw["scale_fn"] is cyc.scale_fn
+  cyc.step_up_pct = 0.41
+  with pytest.raises(ValueError, match="CyclicLR: no whole step_size_up"):
+    rms_describe(cyc)
+
+
+def test_warmup_over_a_scheduler_state() -> None:
+  """LinearWarmup over a scheduler: export nests the inner scheduler's state; import checks it."""
+  inner = {"class": "ExponentialDecay", "kwargs": {"learning_rate": 0.5, "gamma": 0.5}}
+  spec = {"class": "LinearWarmup", "kwargs": {"learning_rate": inner, "warmup_steps": 3, "start_lr": 0.0, "end_lr": 0.5}}  # fmt: skip
+  sched = paddle_schedule(spec)
+  tx = oj.paddle.radam(sched)
+  state = steps(tx)  # count 4: one past the warmup, the inner scheduler at 1
+  sd = export_paddle_state(tx, PARAMS, state, names=NAMES, learning_rate=sched)
+  assert sd["LR_Scheduler"] == {"last_epoch": 4, "last_lr": 0.25, "LinearWarmup_LR": {"last_epoch": 1, "last_lr": 0.25}}  # fmt: skip
+  jax.tree.map(np.testing.assert_array_equal, import_paddle_state(tx, PARAMS, sd, names=NAMES, learning_rate=sched), state)  # fmt: skip
+  inside = paddle_schedule({**spec, "kwargs": {**spec["kwargs"], "warmup_steps": 6}})
+  txi = oj.paddle.radam(inside)
+  sdi = export_paddle_state(txi, PARAMS, steps(txi), names=NAMES, learning_rate=inside)  # in the warmup
+  assert sdi["LR_Scheduler"]["LinearWarmup_LR"] == {"last_epoch": 0, "last_lr": 0.5}
+  import_paddle_state(txi, PARAMS, sdi, names=NAMES, learning_rate=inside)
+  sd_wrong = {
+    **sd,
+    "LR_Scheduler": {**sd["LR_Scheduler"], "LinearWarmup_LR": {"last_epoch": 4, "last_lr": 0.03125}},
+  }
+  with pytest.raises(ValueError, match="LR_Scheduler.LinearWarmup_LR.last_epoch = 4"):
+    import_paddle_state(tx, PARAMS, sd_wrong, names=NAMES, learning_rate=sched)
+  sd_wrong["LR_Scheduler"]["LinearWarmup_LR"] = {"last_epoch": 1, "last_lr": 0.125}
+  with pytest.raises(ValueError, match="LR_Scheduler.LinearWarmup_LR.last_lr"):
+    import_paddle_state(tx, PARAMS, sd_wrong, names=NAMES, learning_rate=sched)
+  plain = oj.schedules.linear_warmup(oj.schedules.exponential_decay(0.5, 0.5), 3, 0.0, 0.5)
+  with pytest.raises(ValueError, match="LR_Scheduler has the keys .*LinearWarmup_LR"):  # no inner state known
+    import_paddle_state(tx, PARAMS, sd, names=NAMES, learning_rate=plain)
+  with pytest.raises(ValueError, match="LR_Scheduler has the keys"):  # the inner state missing
+    flat = {**sd, "LR_Scheduler": {"last_epoch": 4, "last_lr": 0.25}}
+    import_paddle_state(tx, PARAMS, flat, names=NAMES, learning_rate=sched)
+
+
+def test_reduce_on_plateau_is_an_error() -> None:
+  """ReduceOnPlateau follows a metric, not the count: a clear error saying what to chain."""
+  plateau = stand_in("ReduceOnPlateau", {"last_epoch": 0, "last_lr": 0.1, "best": None})
+  for call in (
+    lambda: rms_describe(plateau),
+    lambda: paddle_schedule({"class": "ReduceOnPlateau", "kwargs": {}}),
+  ):
+    with pytest.raises(ValueError, match="ReduceOnPlateau .*metric.*oj.schedules.reduce_on_plateau"):
+      call()
 
 
 def test_live_from_paddle() -> None:

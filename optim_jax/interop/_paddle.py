@@ -227,6 +227,53 @@ def _counter_slots(slots: list[tuple[Slot, Any]]) -> list[Slot]:
   return [s for s, _ in slots if s.param is None and s.field == "count"]
 
 
+def _as_schedule(learning_rate: Any) -> Any:
+  """A schedule, or a scheduler's description (``describe_paddle_optimizer(opt)["learning_rate"]``)."""
+  if isinstance(learning_rate, Mapping):
+    from optim_jax.interop._paddle_live import paddle_schedule  # noqa: PLC0415 - it imports this module
+
+    learning_rate = paddle_schedule(learning_rate)
+  if not callable(learning_rate):
+    raise TypeError(f"learning_rate should be the schedule tx was made with, got {learning_rate!r}")
+  return learning_rate
+
+
+def _scheduler_state(schedule: Callable[[Any], Any], t: int) -> dict[str, Any]:
+  """Paddle's ``LR_Scheduler`` at ``last_epoch = t``; a LinearWarmup over a scheduler (a schedule with
+  ``warmup_steps`` and ``inner``) nests the inner one's, which Paddle steps to ``t - warmup_steps`` after
+  the warmup and leaves at 0 (its construction) before."""
+  out: dict[str, Any] = {"last_epoch": int(t), "last_lr": float(schedule(jnp.asarray(t, jnp.int32)))}
+  inner = getattr(schedule, "inner", None)
+  if inner is not None and hasattr(schedule, "warmup_steps"):
+    out["LinearWarmup_LR"] = _scheduler_state(inner, max(int(t) - int(schedule.warmup_steps), 0))
+  return out
+
+
+def _check_scheduler(where: str, sched: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
+  """The checkpoint's scheduler state against ours (last_lr to 1e-6: ours is float32, Paddle's a double)."""
+  missing = [k for k in expected if k not in sched]
+  extra = [k for k in sched if k not in expected]
+  if missing or extra:
+    raise ValueError(
+      f"{where} has the keys {list(sched)}; the schedule tx was made with gives {list(expected)} "
+      "(another scheduler class, or a LinearWarmup over a scheduler given as a plain schedule: pass "
+      "paddle_schedule(describe_paddle_optimizer(opt)['learning_rate']))."
+    )
+  if int(sched["last_epoch"]) != expected["last_epoch"]:
+    raise ValueError(
+      f"{where}.last_epoch = {sched['last_epoch']}, but the schedule's position is {expected['last_epoch']} "
+      "(Paddle steps the scheduler inside a LinearWarmup to last_epoch - warmup_steps)."
+    )
+  if not np.isclose(expected["last_lr"], float(sched["last_lr"]), rtol=1e-6, atol=0.0):
+    raise ValueError(
+      f"{where}.last_lr = {sched['last_lr']!r}, but learning_rate gives {expected['last_lr']!r} at "
+      f"last_epoch = {sched['last_epoch']}: the scheduler's arguments differ."
+    )
+  for key, value in expected.items():
+    if isinstance(value, Mapping):
+      _check_scheduler(f"{where}.{key}", sched[key], value)
+
+
 # --- import -----------------------------------------------------------------------------------
 
 
@@ -262,8 +309,11 @@ def import_paddle_state(
       ``jax.tree.leaves`` order), a dict ``{Paddle name: path}`` (``"linear_0.w_0": "dense/kernel"``),
       or a list of Paddle names, one per leaf in ``jax.tree.leaves`` order (``[p.name for p in
       model.parameters()]`` where the model's order is the pytree's).
-    learning_rate: None, or the schedule ``tx`` was made with: ``LR_Scheduler.last_lr`` must then be
-      its value at ``last_epoch`` (relative 1e-6: ours is float32, Paddle's a double).
+    learning_rate: None, or the schedule ``tx`` was made with (or the scheduler's description,
+      ``describe_paddle_optimizer(opt)["learning_rate"]``): ``LR_Scheduler.last_lr`` must then be its
+      value at ``last_epoch`` (relative 1e-6: ours is float32, Paddle's a double), and a LinearWarmup
+      over a scheduler (as `paddle_schedule` makes it) must have the inner scheduler's
+      ``LinearWarmup_LR`` at ``last_epoch - warmup_steps`` (0 during the warmup).
 
   Returns:
     The optimizer state, ``tx.init(params)``'s structure with the checkpoint's values.
@@ -271,8 +321,9 @@ def import_paddle_state(
   Raises:
     KeyError: an accumulator of a parameter, ``LR_Scheduler`` or ``master_weights`` is missing.
     ValueError: an unknown or extra key, a shape or dtype that does not match the buffer, counters
-      that disagree, counters of other betas, a nonzero ``mean_grad`` for an uncentered ``tx``, or
-      a parameter mapping that does not fit (see ``names``).
+      that disagree, counters of other betas, an ``LR_Scheduler`` (or its ``LinearWarmup_LR``) of
+      other keys, position or rate than ``learning_rate``'s, a nonzero ``mean_grad`` for an
+      uncentered ``tx``, or a parameter mapping that does not fit (see ``names``).
     TypeError: ``tx`` is not an `oj.paddle` preset.
 
   Example:
@@ -353,12 +404,9 @@ def import_paddle_state(
       raise KeyError("The checkpoint has no LR_Scheduler, and tx's learning rate is a schedule.")
     steps["LR_Scheduler.last_epoch"] = int(sched["last_epoch"])
     if learning_rate is not None:
-      ours = float(learning_rate(jnp.asarray(int(sched["last_epoch"]), jnp.int32)))
-      if not np.isclose(ours, float(sched["last_lr"]), rtol=1e-6, atol=0.0):
-        raise ValueError(
-          f"LR_Scheduler.last_lr = {sched['last_lr']!r}, but learning_rate gives {ours!r} at last_epoch = "
-          f"{sched['last_epoch']}: the scheduler's arguments differ."
-        )
+      _check_scheduler(
+        "LR_Scheduler", sched, _scheduler_state(_as_schedule(learning_rate), int(sched["last_epoch"]))
+      )
   elif sched is not None:
     raise ValueError("The checkpoint has an LR_Scheduler, and tx's learning rate is a constant.")
   if len(set(steps.values())) > 1:
@@ -445,8 +493,10 @@ def export_paddle_state(
       Paddle names in ``jax.tree.leaves`` order (``[p.name for p in model.parameters()]``).
     step: the update count, only checked against our counts (Paddle's RMSProp with a constant
       learning rate keeps no counter, so none is needed).
-    learning_rate: the schedule ``tx`` was made with; required when it has one, since Paddle's
-      scheduler resumes from ``LR_Scheduler.last_lr`` (its next step uses that rate).
+    learning_rate: the schedule ``tx`` was made with (or the scheduler's description, as for
+      `import_paddle_state`); required when it has one, since Paddle's scheduler resumes from
+      ``LR_Scheduler.last_lr`` (its next step uses that rate). A LinearWarmup over a scheduler made by
+      `paddle_schedule` also writes the inner scheduler's state, ``LinearWarmup_LR``.
 
   Returns:
     ``{key: numpy array}``, with ``LR_Scheduler`` ``{"last_epoch": int, "last_lr": float}`` and
@@ -510,7 +560,7 @@ def export_paddle_state(
         "tx's learning rate is a schedule: pass it as learning_rate= (Paddle's scheduler resumes from "
         "LR_Scheduler.last_lr)."
       )
-    out["LR_Scheduler"] = {"last_epoch": t, "last_lr": float(learning_rate(jnp.asarray(t, jnp.int32)))}
+    out["LR_Scheduler"] = _scheduler_state(_as_schedule(learning_rate), t)
   return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+import jax
 import numpy as np
 
 from optim_jax import paddle as _paddle
@@ -124,24 +125,101 @@ def _clip_spec(clip: Any) -> Any:
   return {"class": name, **{k: _plain(getattr(clip, k)) for k in _CLIPS[name]}}
 
 
+_PLATEAU = (
+  "The learning-rate scheduler ReduceOnPlateau is not mapped to a schedule: its rate is a function of the "
+  "metric it is stepped with (sched.step(loss)), not of the update count. Build the preset with "
+  "learning_rate=1.0 and chain oj.schedules.reduce_on_plateau after it yourself (its docstring says how with "
+  "momentum); its state (best, num_bad_epochs, cooldown_counter, last_lr) is not imported."
+)
+# Paddle's OneCycleLR/CyclicLR keep derived values, not their arguments: read back (and checked) below
+_LAMBDA_CLASSES = ("LambdaDecay", "MultiplicativeDecay")
+_CYCLIC_SCALES = ("_triangular_scale_fn", "_triangular2_scale_fn", "_exp_range_scale_fn")
+
+
+def _recover(name: str, fn: Any, target: float, guess: float) -> float:
+  """The float x nearest ``guess`` (within 4 ulps) with ``fn(x) == target`` exactly."""
+  candidates = [guess]
+  up = down = guess
+  for _ in range(4):
+    up, down = float(np.nextafter(up, np.inf)), float(np.nextafter(down, -np.inf))
+    candidates += [up, down]
+  for x in candidates:
+    if np.isfinite(x) and fn(x) == target:
+      return x
+  raise ValueError(f"OneCycleLR: no {name} reproduces the scheduler's phase configuration ({target!r}).")
+
+
+def _one_cycle_kwargs(lr: Any) -> dict[str, Any]:
+  rates, ends, n = [float(v) for v in lr._lr_config], [float(v) for v in lr._step_config], int(lr.total_steps)
+  anneal = {"_cos_annealing": "cos", "_linear_annealing": "linear"}.get(
+    getattr(lr.anneal_func, "__name__", "")
+  )
+  if anneal is None:
+    raise ValueError(f"OneCycleLR with the anneal_func {lr.anneal_func!r} is not one optim_jax reproduces.")
+  peak, initial = rates[1], rates[0]
+  divide = 1.0 if peak == 0.0 and initial == 0.0 else _recover(
+    "divide_factor", lambda d: peak / d, initial, peak / initial if initial else np.inf
+  )  # fmt: skip
+  pct = _recover("phase_pct", lambda p: p * n - 1, ends[1], (ends[1] + 1) / n)
+  return {
+    "max_learning_rate": peak,
+    "total_steps": n,
+    "divide_factor": divide,
+    "end_learning_rate": rates[-1],
+    "phase_pct": pct,
+    "anneal_strategy": anneal,
+    "three_phase": len(rates) == 4,
+  }
+
+
+def _cyclic_kwargs(lr: Any) -> dict[str, Any]:
+  cycle, pct = float(lr.cycle_size), float(lr.step_up_pct)
+  up = float(round(pct * cycle))
+  down = cycle - up
+  if not (up > 0 and down > 0 and down == round(down) and up / (up + down) == pct and up + down == cycle):
+    raise ValueError(
+      f"CyclicLR: no whole step_size_up/step_size_down give cycle_size {cycle!r}, step_up_pct {pct!r}."
+    )
+  kwargs: dict[str, Any] = {
+    "base_learning_rate": float(lr.base_lr),
+    "max_learning_rate": float(lr.max_lr),
+    "step_size_up": int(up),
+    "step_size_down": int(down),
+    "mode": lr.mode,
+    "exp_gamma": float(lr.gamma),
+  }
+  fn = lr.scale_fn
+  if not (getattr(fn, "__self__", None) is lr and getattr(fn, "__name__", "") in _CYCLIC_SCALES):
+    kwargs.update(scale_fn=fn, scale_mode=lr.scale_mode)  # the user's function, as Paddle calls it
+  return kwargs
+
+
 def _schedule_spec(lr: Any) -> Any:
   if isinstance(lr, (int, float)):
     return float(lr)
   name = type(lr).__name__
-  if name not in _SCHEDULES:
+  if name == "ReduceOnPlateau":
+    raise ValueError(_PLATEAU)
+  if name == "OneCycleLR":
+    attrs = _one_cycle_kwargs(lr)
+  elif name == "CyclicLR":
+    attrs = _cyclic_kwargs(lr)
+  elif name in _LAMBDA_CLASSES:  # the live function (a JSON record cannot hold it)
+    attrs = {"learning_rate": float(lr.base_lr), "lr_lambda": lr.lr_lambda}
+  elif name in _SCHEDULES:
+    attrs = {}
+    for ours, attr in _SCHEDULES[name][1].items():
+      value = getattr(lr, attr)
+      if name == "LinearWarmup" and ours == "learning_rate" and not isinstance(value, (int, float)):
+        attrs[ours] = _schedule_spec(value)  # the inner scheduler's own description (and state)
+      else:
+        attrs[ours] = _plain(value)
+  else:
     raise ValueError(
       f"The learning-rate scheduler {name} is not one that optim_jax reproduces from a live object "
-      f"({sorted(_SCHEDULES)}); build the preset with an oj.schedules function yourself."
+      f"({sorted([*_SCHEDULES, 'OneCycleLR', 'CyclicLR', *_LAMBDA_CLASSES])}); build the preset with an "
+      "oj.schedules function yourself."
     )
-  attrs = {}
-  for ours, attr in _SCHEDULES[name][1].items():
-    value = getattr(lr, attr)
-    if name == "LinearWarmup" and ours == "learning_rate" and not isinstance(value, (int, float)):
-      raise ValueError(
-        f"LinearWarmup over the scheduler {type(value).__name__} is not reproduced from a live object "
-        "(its state_dict nests the inner scheduler's); use oj.schedules.linear_warmup yourself."
-      )
-    attrs[ours] = _plain(value)
   return {"class": name, "kwargs": attrs, "state": {k: _plain(v) for k, v in lr.state_dict().items()}}
 
 
@@ -235,8 +313,42 @@ def _clip(spec: Any) -> Any:
   raise ValueError(f"The grad_clip {kind} is not one that optim_jax reproduces ({sorted(_CLIPS)}).")
 
 
+class _PaddleWarmup:
+  """``LinearWarmup`` over a scheduler: our schedule (`oj.schedules.linear_warmup`) with the inner one.
+
+  Callable as the schedule; ``warmup_steps`` and ``inner`` (the inner schedule) let
+  `export_paddle_state` write, and `import_paddle_state` check, the inner scheduler's state
+  (``LR_Scheduler["LinearWarmup_LR"]``: Paddle steps it with ``step(last_epoch - warmup_steps)`` after
+  the warmup, it stays at ``last_epoch = 0`` before).
+  """
+
+  def __init__(self, inner: Any, warmup_steps: int, start_lr: float, end_lr: float) -> None:
+    self.inner, self.warmup_steps = inner, int(warmup_steps)
+    self._schedule = _schedules.linear_warmup(inner, warmup_steps, start_lr, end_lr)
+
+  def __call__(self, count: Any) -> Any:
+    return self._schedule(count)
+
+
+def _traced(name: str, schedule: Any) -> Any:
+  try:
+    jax.eval_shape(schedule, jax.ShapeDtypeStruct((), np.int32))
+  except Exception as e:  # noqa: BLE001 - any failure of the user's function: say which one
+    raise ValueError(
+      f"{name}: its lr_lambda does not run on a traced int32 count ({type(e).__name__}: {e}); optim_jax "
+      "needs it written with jnp operations (jnp.where rather than if)."
+    ) from e
+  return schedule
+
+
 def paddle_schedule(spec: Any) -> Any:
   """Our schedule (an `oj.schedules` function) for a scheduler's description, or the float itself.
+
+  Maps the classes that `from_paddle` lists. ``LambdaDecay`` and ``MultiplicativeDecay`` take their
+  function from ``spec["kwargs"]["lr_lambda"]`` (`describe_paddle_optimizer` puts the live object's
+  there; a JSON record cannot hold it); it is called with an int32 count, possibly traced, so it must
+  be written with jnp operations. ``LinearWarmup`` over a scheduler gives a callable
+  that also has ``warmup_steps`` and ``inner`` (the inner schedule), for its state.
 
   Args:
     spec: a float, or ``{"class": "StepDecay", "kwargs": {our argument: value}, ...}`` as
@@ -246,7 +358,9 @@ def paddle_schedule(spec: Any) -> Any:
     The float, or an ``optax.Schedule`` of the update count (Paddle's ``last_epoch``).
 
   Raises:
-    ValueError: a scheduler class that optim_jax does not reproduce.
+    ValueError: a scheduler class that optim_jax does not reproduce (``ReduceOnPlateau``: the
+      message says what to chain instead), a Lambda/Multiplicative description without its function
+      or with one that does not trace.
 
   Example:
     >>> from optim_jax.interop import paddle_schedule
@@ -254,12 +368,35 @@ def paddle_schedule(spec: Any) -> Any:
     >>> s = paddle_schedule({"class": "StepDecay", "kwargs": kwargs})
     >>> [round(float(s(c)), 4) for c in range(5)]
     [0.1, 0.1, 0.05, 0.05, 0.025]
+    >>> w = paddle_schedule({"class": "LinearWarmup", "kwargs": {"learning_rate": {"class": "StepDecay",
+    ...   "kwargs": kwargs}, "warmup_steps": 2, "start_lr": 0.0, "end_lr": 0.1}})
+    >>> [round(float(w(c)), 4) for c in range(5)], w.warmup_steps
+    ([0.0, 0.05, 0.1, 0.1, 0.05], 2)
   """
   if not isinstance(spec, Mapping):
     return spec
-  if spec["class"] not in _SCHEDULES:
-    raise ValueError(f"The learning-rate scheduler {spec['class']} is not one that optim_jax reproduces.")
-  return _SCHEDULES[spec["class"]][0](**spec["kwargs"])
+  cls = spec["class"]
+  if cls == "ReduceOnPlateau":
+    raise ValueError(_PLATEAU)
+  kwargs = dict(spec["kwargs"])
+  if cls == "OneCycleLR":
+    return _schedules.one_cycle_lr(**kwargs)
+  if cls == "CyclicLR":
+    return _schedules.cyclic_lr(**kwargs)
+  if cls in _LAMBDA_CLASSES:
+    if not callable(kwargs.get("lr_lambda")):
+      raise ValueError(
+        f"{cls}: the description has no lr_lambda function (describe_paddle_optimizer reads the live "
+        "object's; a JSON record cannot hold it: put it in spec['kwargs']['lr_lambda'])."
+      )
+    make = _schedules.lambda_decay if cls == "LambdaDecay" else _schedules.multiplicative_decay
+    return _traced(cls, make(**kwargs))
+  if cls not in _SCHEDULES:
+    raise ValueError(f"The learning-rate scheduler {cls} is not one that optim_jax reproduces.")
+  if cls == "LinearWarmup" and isinstance(kwargs["learning_rate"], Mapping):
+    inner = paddle_schedule(kwargs.pop("learning_rate"))
+    return _PaddleWarmup(inner, **kwargs)
+  return _SCHEDULES[cls][0](**kwargs)
 
 
 def _name_to_path(config: dict[str, Any], params: Any, names: Any) -> dict[str, str]:
@@ -365,12 +502,18 @@ def from_paddle(
   rate (a float or a ``paddle.optimizer.lr`` scheduler: ``StepDecay``, ``ExponentialDecay``,
   ``MultiStepDecay``, ``PiecewiseDecay``, ``NaturalExpDecay``, ``InverseTimeDecay``,
   ``PolynomialDecay``, ``NoamDecay``, ``CosineAnnealingDecay``, ``CosineAnnealingWarmRestarts``,
-  ``LinearLR``, ``LinearWarmup`` over a float), ``weight_decay`` (float, ``L2Decay``, ``L1Decay``),
+  ``LinearLR``, ``OneCycleLR``, ``CyclicLR``, ``LambdaDecay``, ``MultiplicativeDecay``, ``LinearWarmup``
+  over a float or over one of these), ``weight_decay`` (float, ``L2Decay``, ``L1Decay``),
   ``grad_clip`` (``ClipGradByValue``/``ByNorm``/``ByGlobalNorm``), parameter groups, per-parameter
   attributes and ``multi_precision``. The schedule is a function of the update count: one
   ``scheduler.step()`` per ``optimizer.step()``, as Paddle's usual loop. Gradient clipping done
   outside the optimizer (``paddle.nn.utils.clip_grad_norm_`` before ``step()``) is not seen: chain
-  the clip in front of ``tx`` yourself. Paddle is imported only by the tensors' ``.numpy()``.
+  the clip in front of ``tx`` yourself. OneCycleLR's and CyclicLR's arguments are read back from the
+  values Paddle derives from them (checked exactly); ``LambdaDecay``/``MultiplicativeDecay`` use the
+  live object's ``lr_lambda`` (and ``CyclicLR`` its own ``scale_fn``), called with an int32 count, so
+  it must be written with jnp operations (a ValueError otherwise). ``ReduceOnPlateau`` is an error: it
+  follows a metric, not the count (chain ``oj.schedules.reduce_on_plateau`` yourself). Paddle is
+  imported only by the tensors' ``.numpy()``.
 
   Args:
     optimizer: the live Paddle optimizer.

@@ -8,8 +8,8 @@ them; ``params_k/<leaf>`` the parameters at k). It also records the live optimiz
 its imported state, exported again, must equal the checkpoint bit for bit.
 
 Then the other direction: optim_jax (the preset ``from_paddle_config`` makes of that record) runs the
-first k steps in JAX (one jitted scan, as the test does), its exported state is stored
-(``export/<key>``), loaded into a fresh Paddle optimizer of the same arguments
+first k steps in JAX (the test's own jitted function, so that it reproduces them bit for bit), its
+exported state is stored (``export/<key>``), loaded into a fresh Paddle optimizer of the same arguments
 (``set_state_dict``), which continues n steps from our parameters (``fwcont/<leaf>``).
 
 Paddle parameters are created with ``ParamAttr(name=...)`` names; the json lists them in the
@@ -61,6 +61,8 @@ class InteropCase:
 RMS = {"rho": 0.9, "epsilon": 1e-6, "momentum": 0.9, "centered": True}
 # float64: schedules whose values are float32 numbers (our schedules are float32, Paddle's lr double)
 STEP_EXACT = h.spec(PD + "StepDecay", learning_rate=0.015625, step_size=7, gamma=0.5)
+RADAM = {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
+ONE_CYCLE = h.spec(PD + "OneCycleLR", max_learning_rate=0.02, total_steps=40)
 
 
 def cases() -> list[InteropCase]:
@@ -97,7 +99,43 @@ def cases() -> list[InteropCase]:
                 clip=h.by_gnorm(1.5)),
     InteropCase("long_rms_momentum_step", "RMSProp", f32, 100, 200, RMS,
                 schedule=h.spec(PD + "StepDecay", learning_rate=0.01, step_size=60, gamma=0.6)),
+    # OneCycleLR, CyclicLR, LinearWarmup over a scheduler (the inner one's state nested in LR_Scheduler)
+    InteropCase("rms_onecycle_cos", "RMSProp", f32, 12, 25, RMS,
+                schedule=h.spec(PD + "OneCycleLR", max_learning_rate=0.02, total_steps=40, phase_pct=0.25),
+                notes="k = 12: past the peak (count 9), in the annealing phase"),
+    InteropCase("asgd_onecycle_three_linear", "ASGD", f32, 8, 25, {"batch_num": 3},
+                schedule=h.spec(PD + "OneCycleLR", max_learning_rate=0.05, total_steps=37, divide_factor=7.0,
+                                end_learning_rate=0.001, phase_pct=0.3, anneal_strategy="linear",
+                                three_phase=True)),
+    InteropCase("radam_cyclic_triangular2", "RAdam", f32, 15, 20, RADAM,
+                schedule=h.spec(PD + "CyclicLR", base_learning_rate=0.002, max_learning_rate=0.02,
+                                step_size_up=4, step_size_down=6, mode="triangular2")),
+    InteropCase("asgd_warmup_exp", "ASGD", f32, 5, 25, {"batch_num": 3},
+                schedule=h.spec(PD + "LinearWarmup", learning_rate=h.paddle_exp(0.01, 0.9), warmup_steps=8,
+                                start_lr=0.001, end_lr=0.01),
+                notes="k = 5: inside the warmup (the inner scheduler at last_epoch 0), continued past it"),
+    InteropCase("rms_warmup_onecycle", "RMSProp", f32, 14, 20, RMS,
+                schedule=h.spec(PD + "LinearWarmup", learning_rate=ONE_CYCLE, warmup_steps=5, start_lr=0.0,
+                                end_lr=0.001)),
+    # float64: float32-exact rates (power-of-two sizes and rates)
+    InteropCase("radam_cyclic_triangular", "RAdam", f64, 10, 20, RADAM,
+                schedule=h.spec(PD + "CyclicLR", base_learning_rate=0.00390625, max_learning_rate=0.015625,
+                                step_size_up=4, step_size_down=4)),
+    InteropCase("rms_warmup_step", "RMSProp", f64, 10, 20, RMS,
+                schedule=h.spec(PD + "LinearWarmup", learning_rate=STEP_EXACT, warmup_steps=4, start_lr=0.0,
+                                end_lr=0.015625),
+                notes="k = 10: after the warmup, the inner StepDecay at last_epoch 6"),
   ]  # fmt: skip
+
+
+def _schedule(spec: dict[str, Any] | None) -> Any:
+  """The Paddle scheduler of a spec; a LinearWarmup's learning_rate may be a spec itself."""
+  if spec is None:
+    return None
+  kwargs = dict(spec.get("kwargs", {}))
+  if isinstance(kwargs.get("learning_rate"), dict):
+    kwargs["learning_rate"] = _schedule(kwargs["learning_rate"])
+  return runners.resolve(spec["type"])(**kwargs)
 
 
 def _paddle_run(
@@ -120,7 +158,7 @@ def _paddle_run(
     for leaf in order
   }  # fmt: skip
   kwargs = dict(case.kwargs)
-  sched = runners._build(case.schedule)
+  sched = _schedule(case.schedule)
   if sched is not None:
     kwargs["learning_rate"] = sched
   if case.clip is not None:
@@ -149,8 +187,11 @@ def _stack(traj: list[dict], leaves: list[str]) -> dict[str, np.ndarray]:
   return {leaf: np.stack([s[leaf] for s in traj]) for leaf in leaves}
 
 
-def _jax_steps(tx, params, state, grads):
-  """k steps in one jitted scan (the test runs the same function)."""
+def _jax_both(tx, k):
+  """The test's jitted function (tests/test_interop_paddle.py `both`), the same program: our k + n steps from
+  the initial parameters (the state after step k, the later parameters) and n steps from an imported state.
+  Our k-step export is taken from it, so that the test reproduces it bit for bit (XLA may round a separately
+  compiled k-step scan differently in the last bit)."""
   import jax
   import optax
 
@@ -158,14 +199,17 @@ def _jax_steps(tx, params, state, grads):
     p, s = carry
     u, s = tx.update(g, s, p)
     p = optax.apply_updates(p, u)
-    return (p, s), p
+    return (p, s), (p, s)
 
   @jax.jit
-  def run(p, s, gs):
-    (p, s), traj = jax.lax.scan(body, (p, s), gs)
-    return p, s, traj
+  def go(p0, g_all, p_import, s_import):
+    _, (traj, states) = jax.lax.scan(body, (p0, tx.init(p0)), g_all)
+    after_k = jax.tree.map(lambda x: x[k - 1], (traj, states))
+    g_n = jax.tree.map(lambda x: x[k:], g_all)
+    _, (cont_import, _) = jax.lax.scan(body, (p_import, s_import), g_n)
+    return after_k, jax.tree.map(lambda x: x[k:], traj), cont_import
 
-  return run(params, state, grads)
+  return go
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -181,6 +225,22 @@ def _same(a: dict, b: dict) -> bool:
     ):
       return False
   return True
+
+
+def _same_scheduler(ours: dict, ref: dict) -> None:
+  """LR_Scheduler dicts (nested for a LinearWarmup over a scheduler): keys and last_epoch exactly, last_lr to
+  1e-6 (ours is the float32 schedule, Paddle's a double)."""
+  assert list(ours) == list(ref), (ours, ref)
+  assert ours["last_epoch"] == ref["last_epoch"], (ours, ref)
+  assert np.isclose(ours["last_lr"], ref["last_lr"], rtol=1e-6), (ours, ref)
+  for key in ref:
+    if isinstance(ref[key], dict):
+      _same_scheduler(ours[key], ref[key])
+
+
+def _scheduler_json(value: dict) -> dict:
+  return {kk: _scheduler_json(v) if isinstance(v, dict) else float(v) if kk == "last_lr" else int(v)
+          for kk, v in value.items()}  # fmt: skip
 
 
 def _record(case: InteropCase, versions: dict[str, str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -227,8 +287,7 @@ def _record(case: InteropCase, versions: dict[str, str]) -> tuple[dict[str, np.n
       ckpt_cmp = ckpt
     # Paddle's last_lr is its double; ours the float32 schedule: compare the rest exactly
     if "LR_Scheduler" in ckpt_cmp:
-      assert again["LR_Scheduler"]["last_epoch"] == ckpt_cmp["LR_Scheduler"]["last_epoch"]
-      assert np.isclose(again["LR_Scheduler"]["last_lr"], ckpt_cmp["LR_Scheduler"]["last_lr"], rtol=1e-6)
+      _same_scheduler(again["LR_Scheduler"], ckpt_cmp["LR_Scheduler"])
       again = {kk: v for kk, v in again.items() if kk != "LR_Scheduler"}
       ckpt_cmp = {kk: v for kk, v in ckpt_cmp.items() if kk != "LR_Scheduler"}
     assert _same(again, ckpt_cmp), f"{case.name}: from_paddle's import, exported, differs from the checkpoint"
@@ -236,8 +295,8 @@ def _record(case: InteropCase, versions: dict[str, str]) -> tuple[dict[str, np.n
     # (b) ours k steps, exported, continued in Paddle
     tx, _ = from_paddle_config(config, params=pk, names=names)
     p0 = {leaf: jnp.asarray(init[leaf]) for leaf in leaves}
-    gk = {leaf: jnp.asarray(grads[leaf][:k]) for leaf in leaves}
-    ours_k, state_k, _ = _jax_steps(tx, p0, tx.init(p0), gk)
+    g_all = {leaf: jnp.asarray(grads[leaf]) for leaf in leaves}
+    (ours_k, state_k), _, _ = _jax_both(tx, k)(p0, g_all, pk, state_live)
     # the fresh Paddle optimizer's parameters have names of their own: export under those
     export_names = [f"resumed_{case.name}.{leaf}" for leaf in leaves]
     export = export_paddle_state(
@@ -257,7 +316,7 @@ def _record(case: InteropCase, versions: dict[str, str]) -> tuple[dict[str, np.n
   for prefix, sd in (("ckpt", ckpt), ("export", export)):
     for key, value in sd.items():
       if key == "LR_Scheduler":
-        specials[prefix] = {kk: float(v) if kk == "last_lr" else int(v) for kk, v in value.items()}
+        specials[prefix] = _scheduler_json(value)
       else:
         arrays[f"{prefix}/{key}"] = np.asarray(value)
   meta = {

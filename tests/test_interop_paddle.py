@@ -31,7 +31,8 @@ from optim_jax.interop import (
 from tests.golden_utils import GOLDEN_DIR, TOL_F32, TOL_F64, normwise_error
 
 FOLDER = GOLDEN_DIR / "interop_paddle"
-CASES = sorted(p.stem for p in FOLDER.glob("*.npz"))
+CASES = sorted(p.stem for p in FOLDER.glob("*.npz") if not p.stem.startswith("plateau_"))
+PLATEAU_CASES = sorted(p.stem for p in FOLDER.glob("plateau_*.npz"))
 
 
 @functools.cache
@@ -545,15 +546,115 @@ def test_warmup_over_a_scheduler_state() -> None:
     import_paddle_state(tx, PARAMS, flat, names=NAMES, learning_rate=sched)
 
 
-def test_reduce_on_plateau_is_an_error() -> None:
-  """ReduceOnPlateau follows a metric, not the count: a clear error saying what to chain."""
-  plateau = stand_in("ReduceOnPlateau", {"last_epoch": 0, "last_lr": 0.1, "best": None})
-  for call in (
-    lambda: rms_describe(plateau),
-    lambda: paddle_schedule({"class": "ReduceOnPlateau", "kwargs": {}}),
+def test_reduce_on_plateau_as_a_schedule_is_an_error() -> None:
+  """ReduceOnPlateau follows a metric, not the count: as a schedule, a clear error saying what is mapped."""
+  with pytest.raises(ValueError, match="ReduceOnPlateau .*metric.*oj.schedules.reduce_on_plateau"):
+    paddle_schedule({"class": "ReduceOnPlateau", "kwargs": {}})
+
+
+@functools.cache
+def both_plateau(tx, k):
+  """`both` with ``metric=`` at every epoch's last step (the generator's `_jax_both_plateau`)."""
+
+  def body(carry, x):
+    p, s = carry
+    g, m, last = x
+    u, s = jax.lax.cond(last, lambda: tx.update(g, s, p, metric=m), lambda: tx.update(g, s, p))
+    p = optax.apply_updates(p, u)
+    return (p, s), (p, s)
+
+  @jax.jit
+  def go(p0, g_all, metric, last, p_import, s_import):
+    _, (traj, states) = jax.lax.scan(body, (p0, tx.init(p0)), (g_all, metric, last))
+    after_k = jax.tree.map(lambda x: x[k - 1], (traj, states))
+    rest = jax.tree.map(lambda x: x[k:], (g_all, metric, last))
+    _, (cont_import, _) = jax.lax.scan(body, (p_import, s_import), rest)
+    return after_k, jax.tree.map(lambda x: x[k:], traj), cont_import
+
+  return go
+
+
+def plateau_inputs(meta: dict):
+  t = np.arange(meta["k"] + meta["n"])
+  every, metrics = meta["every"], meta["metrics"]
+  return (
+    np.asarray([metrics[min(i // every, len(metrics) - 1)] for i in t], np.float32),
+    (t + 1) % every == 0,
+  )
+
+
+@pytest.mark.parametrize("name", PLATEAU_CASES)
+def test_golden_plateau(name: str) -> None:
+  """ReduceOnPlateau resumed both ways: import -> export is the checkpoint (LR_Scheduler included, Paddle's
+  double last_lr recovered), our continuation (with a reduction after k) matches Paddle's; our k-step export
+  is the recorded one and Paddle's continuation from it matches ours."""
+  meta, arrays = load(name)
+  k, dt = meta["k"], meta["dtype"]
+  ckpt = state_dict(meta, arrays, "ckpt")
+  with precision(meta):
+    params_k = jnp_tree(group(arrays, "params_k"), dt)
+    tx, state = from_paddle_config(meta["config"], params=params_k, names=meta["names"], state_dict=ckpt)
+    again = export_paddle_state(tx, params_k, state, names=meta["names"])
+    expected = dict(ckpt)
+    if meta["config"]["options"].get("momentum", 1.0) == 0.0:
+      expected = {key: (np.zeros_like(v) if key.endswith("_momentum_0") else v) for key, v in ckpt.items()}
+    assert again.pop("LR_Scheduler") == expected.pop("LR_Scheduler")
+    assert_same_state_dict(again, expected)
+    metric, last = plateau_inputs(meta)
+    p0 = jnp_tree(group(arrays, "init"), dt)
+    run = both_plateau(tx, k)
+    (ours_k, state_k), cont_ours, cont_import = run(
+      p0, jnp_tree(group(arrays, "grads"), dt), metric, last, params_k, state
+    )
+    check(meta, cont_import, group(arrays, "ref"), "import, continued")
+    export = export_paddle_state(tx, ours_k, state_k, names=meta["export_names"])
+    recorded = state_dict(meta, arrays, "export")
+    assert export.pop("LR_Scheduler") == recorded.pop("LR_Scheduler")
+    assert_same_state_dict(export, recorded)
+    for leaf, v in group(arrays, "ours_k").items():
+      np.testing.assert_array_equal(np.asarray(ours_k[leaf]), v)
+    check(meta, cont_ours, group(arrays, "fwcont"), "export, continued in Paddle")
+
+
+def test_plateau_cover_and_errors() -> None:
+  """The three exact presets are covered; momentum, a bad LR_Scheduler and a misplaced plateau raise."""
+  assert {load(n)[0]["config"]["class"] for n in PLATEAU_CASES} == {"RMSProp", "RAdam", "ASGD"}
+  meta, arrays = load("plateau_rms_centered_gnorm_f32")
+  ckpt = state_dict(meta, arrays, "ckpt")
+  params = jnp_tree(group(arrays, "params_k"), "float32")
+  names = meta["names"]
+  tx, _ = from_paddle_config(meta["config"], params=params, names=names)
+  sched = ckpt["LR_Scheduler"]
+  assert sched["last_epoch"] == 3 and sched["best"] == 4.0
+  for change, kind, match in (
+    ({"best": None}, ValueError, "best is None"),
+    ({"num_bad_epochs": 2}, ValueError, "patience 1"),
+    ({"cooldown_counter": 2}, ValueError, "cooldown 1"),
+    ({"last_epoch": 1.5}, ValueError, "last_epoch"),
+    ({"last_lr": 0.02}, ValueError, "last_lr"),
+    ({"extra": 1}, ValueError, "extra"),
   ):
-    with pytest.raises(ValueError, match="ReduceOnPlateau .*metric.*oj.schedules.reduce_on_plateau"):
-      call()
+    with pytest.raises(kind, match=match):
+      import_paddle_state(tx, params, {**ckpt, "LR_Scheduler": {**sched, **change}}, names=names)
+  for key in ("best", "last_lr"):
+    with pytest.raises(KeyError, match=key):
+      import_paddle_state(tx, params, {**ckpt, "LR_Scheduler": {k: v for k, v in sched.items() if k != key}},
+                          names=names)  # fmt: skip
+  with pytest.raises(KeyError, match="LR_Scheduler"):
+    import_paddle_state(tx, params, {k: v for k, v in ckpt.items() if k != "LR_Scheduler"}, names=names)
+  momentum = {**meta["config"], "options": {**meta["config"]["options"], "momentum": 0.9}}
+  with pytest.raises(ValueError, match="momentum buffer"):
+    from_paddle_config(momentum, params=params, names=names)
+  plateau = oj.schedules.reduce_on_plateau(0.01)
+  with pytest.raises(ValueError, match="momentum buffer"):
+    export_paddle_state(optax.chain(oj.paddle.rmsprop(1.0, momentum=0.5), plateau), params,
+                        optax.chain(oj.paddle.rmsprop(1.0, momentum=0.5), plateau).init(params), names=names)  # fmt: skip
+  with pytest.raises(ValueError, match="plateau last"):
+    bad = optax.chain(plateau, oj.paddle.radam(1.0))
+    export_paddle_state(bad, params, bad.init(params), names=names)
+  with pytest.raises(ValueError, match="schedule"):
+    sch = optax.chain(oj.paddle.radam(optax.constant_schedule(1.0)), plateau)
+    export_paddle_state(sch, params, sch.init(params), names=names)
 
 
 def test_live_from_paddle() -> None:

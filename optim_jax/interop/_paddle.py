@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from optim_jax.interop import _paddle_plateau
 from optim_jax.interop._slots import Slot, map_params, param_paths, replace_slots, state_slots
 
 # our state class -> {our field: Paddle's accumulator}
@@ -296,7 +297,9 @@ def import_paddle_state(
   Paddle keeps ``momentum_0`` and ``mean_grad_0`` also when ``momentum=0`` or ``centered=False``:
   ``mean_grad_0`` must then be zero, and ``momentum_0`` (Paddle's last step, which the next step
   multiplies by 0) is not kept. A state_dict without accumulators (Paddle's before its first
-  ``step()``) gives ``tx.init(params)``. ``tx`` does not expose its schedule: pass it as
+  ``step()``) gives ``tx.init(params)``. For ``optax.chain(preset(learning_rate=1.0),
+  oj.schedules.reduce_on_plateau(...))`` (Paddle's ``ReduceOnPlateau``; RAdam, ASGD, RMSProp without
+  momentum) ``LR_Scheduler`` is the plateau's state. ``tx`` does not expose its schedule: pass it as
   ``learning_rate=`` to have ``LR_Scheduler.last_lr`` checked against it (`from_paddle` does).
 
   Args:
@@ -338,6 +341,10 @@ def import_paddle_state(
     >>> int(state[0].count), state[0].d["w"].tolist()
     (2, [3.0, 1.0])
   """
+  if _paddle_plateau.split(tx) is not None:
+    if learning_rate is not None:
+      raise ValueError("tx ends in reduce_on_plateau, which is its learning rate: give no learning_rate=.")
+    return _paddle_plateau.import_plateau(tx, params, state_dict, names=names)
   like = tx.init(params)
   kind, accs, slots = _kind(like, params)
   sd = dict(state_dict)
@@ -518,6 +525,10 @@ def export_paddle_state(
     >>> sorted(sd)[:2], sd["linear_0.w_0_beta1_pow_0"].tolist()
     (['linear_0.w_0_beta1_pow_0', 'linear_0.w_0_beta2_pow_0'], [0.8999999761581421, 0.8999999761581421])
   """
+  if _paddle_plateau.split(tx) is not None:
+    if learning_rate is not None:
+      raise ValueError("tx ends in reduce_on_plateau, which is its learning rate: give no learning_rate=.")
+    return _paddle_plateau.export_plateau(tx, params, opt_state, names=names, step=step)
   kind, accs, slots = _kind(opt_state, params)
   by_name = _names_dict(params, names)
   mapping = map_params(params, by_name, list(by_name))

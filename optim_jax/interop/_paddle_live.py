@@ -16,6 +16,7 @@ import numpy as np
 
 from optim_jax import paddle as _paddle
 from optim_jax import schedules as _schedules
+from optim_jax.interop import _paddle_plateau
 from optim_jax.interop._paddle import _names_dict, import_paddle_state, paddle_state_to_numpy
 from optim_jax.interop._slots import map_params
 
@@ -127,9 +128,9 @@ def _clip_spec(clip: Any) -> Any:
 
 _PLATEAU = (
   "The learning-rate scheduler ReduceOnPlateau is not mapped to a schedule: its rate is a function of the "
-  "metric it is stepped with (sched.step(loss)), not of the update count. Build the preset with "
-  "learning_rate=1.0 and chain oj.schedules.reduce_on_plateau after it yourself (its docstring says how with "
-  "momentum); its state (best, num_bad_epochs, cooldown_counter, last_lr) is not imported."
+  "metric it is stepped with (sched.step(loss)), not of the update count. As the optimizer's own learning "
+  "rate from_paddle maps it to optax.chain(preset(learning_rate=1.0), oj.schedules.reduce_on_plateau(...)); "
+  "inside a LinearWarmup or as a schedule it is not reproduced."
 )
 # Paddle's OneCycleLR/CyclicLR keep derived values, not their arguments: read back (and checked) below
 _LAMBDA_CLASSES = ("LambdaDecay", "MultiplicativeDecay")
@@ -199,7 +200,7 @@ def _schedule_spec(lr: Any) -> Any:
     return float(lr)
   name = type(lr).__name__
   if name == "ReduceOnPlateau":
-    raise ValueError(_PLATEAU)
+    return _paddle_plateau.spec(lr)
   if name == "OneCycleLR":
     attrs = _one_cycle_kwargs(lr)
   elif name == "CyclicLR":
@@ -210,6 +211,8 @@ def _schedule_spec(lr: Any) -> Any:
     attrs = {}
     for ours, attr in _SCHEDULES[name][1].items():
       value = getattr(lr, attr)
+      if name == "LinearWarmup" and ours == "learning_rate" and type(value).__name__ == "ReduceOnPlateau":
+        raise ValueError(_PLATEAU)
       if name == "LinearWarmup" and ours == "learning_rate" and not isinstance(value, (int, float)):
         attrs[ours] = _schedule_spec(value)  # the inner scheduler's own description (and state)
       else:
@@ -452,7 +455,9 @@ def from_paddle_config(
     raise ValueError("The optimizer has state: give params= (our parameters) to import it.")
   to_path = _name_to_path(config, params, names)
   kwargs: dict[str, Any] = dict(config["options"])
-  kwargs["learning_rate"] = paddle_schedule(config["learning_rate"])
+  lr_spec = config["learning_rate"]
+  plateau = isinstance(lr_spec, Mapping) and lr_spec.get("class") == _paddle_plateau.NAME
+  kwargs["learning_rate"] = 1.0 if plateau else paddle_schedule(lr_spec)
   kwargs["weight_decay"] = _regularizer(config["weight_decay"])
   kwargs["grad_clip"] = _clip(config["grad_clip"])
   groups = config.get("groups")
@@ -486,10 +491,13 @@ def from_paddle_config(
         group["grad_clip"] = _clip(group["grad_clip"])
       out.append(group)
     kwargs["parameters"] = out
-  tx = _PRESETS[kind](**kwargs)
+  if plateau:
+    tx = _paddle_plateau.from_config(kind, lr_spec, kwargs, groups, _PRESETS[kind])
+  else:
+    tx = _PRESETS[kind](**kwargs)
   if state_dict is None:
     return FromPaddle(tx, None)
-  lr = kwargs["learning_rate"] if callable(kwargs["learning_rate"]) else None
+  lr = kwargs["learning_rate"] if callable(kwargs["learning_rate"]) and not plateau else None
   return FromPaddle(tx, import_paddle_state(tx, params, state_dict, names=to_path, learning_rate=lr))
 
 
@@ -511,9 +519,11 @@ def from_paddle(
   the clip in front of ``tx`` yourself. OneCycleLR's and CyclicLR's arguments are read back from the
   values Paddle derives from them (checked exactly); ``LambdaDecay``/``MultiplicativeDecay`` use the
   live object's ``lr_lambda`` (and ``CyclicLR`` its own ``scale_fn``), called with an int32 count, so
-  it must be written with jnp operations (a ValueError otherwise). ``ReduceOnPlateau`` is an error: it
-  follows a metric, not the count (chain ``oj.schedules.reduce_on_plateau`` yourself). Paddle is
-  imported only by the tensors' ``.numpy()``.
+  it must be written with jnp operations (a ValueError otherwise). ``ReduceOnPlateau`` (it follows a
+  metric) gives ``optax.chain(preset(learning_rate=1.0), oj.schedules.reduce_on_plateau(...))``, whose
+  ``update`` takes ``metric=`` at each epoch's last step, for RAdam, ASGD and RMSProp without momentum
+  (with momentum Paddle's rate enters the buffer: a ValueError); its state is ``LR_Scheduler``. Paddle
+  is imported only by the tensors' ``.numpy()``.
 
   Args:
     optimizer: the live Paddle optimizer.

@@ -46,6 +46,9 @@ class InteropCase:
   groups: list[dict[str, Any]] | None = None
   order: tuple[str, ...] | None = None  # Paddle's parameter order, if not the leaves'
   notes: str = ""
+  plateau: dict[str, Any] | None = None  # ReduceOnPlateau's arguments: sched.step(metric) every `every` steps
+  every: int = 3
+  metrics: tuple[float, ...] = ()
 
   @property
   def name(self) -> str:
@@ -125,6 +128,21 @@ def cases() -> list[InteropCase]:
                 schedule=h.spec(PD + "LinearWarmup", learning_rate=STEP_EXACT, warmup_steps=4, start_lr=0.0,
                                 end_lr=0.015625),
                 notes="k = 10: after the warmup, the inner StepDecay at last_epoch 6"),
+    # ReduceOnPlateau: sched.step(metric) after every 3rd step; metrics float32 numbers, stored in the json
+    InteropCase("plateau_rms_centered_gnorm", "RMSProp", f32, 10, 26,
+                {"rho": 0.9, "epsilon": 1e-6, "momentum": 0.0, "centered": True}, clip=h.by_gnorm(1.5),
+                plateau={"learning_rate": 0.01, "factor": 0.5, "patience": 1, "cooldown": 1},
+                metrics=(5.0, 4.0, 4.0, 4.0, 3.5, 3.75, 3.75, 3.75, 3.0, 3.0, 3.0, 3.0),
+                notes="reductions after epochs 4 (step 12, after k) and 8 (cooldown 1)"),
+    InteropCase("plateau_asgd_l2", "ASGD", f32, 13, 23, {"batch_num": 3}, wd=h.l2(0.01),
+                plateau={"learning_rate": 0.02, "factor": 0.25, "patience": 0, "threshold": 0.1},
+                metrics=(2.0, 1.0, 0.95, 0.5, 0.5, 0.25, 0.25, 0.25, 0.1, 0.1, 0.1, 0.1),
+                notes="patience 0, rel threshold 0.1: reductions at epochs 3 (before k) and 5, 7, 8"),
+    InteropCase("plateau_radam_max_abs_wd", "RAdam", f64, 14, 22, RADAM, wd=h.float_wd(0.01),
+                plateau={"learning_rate": 0.015625, "mode": "max", "factor": 0.5, "patience": 1,
+                         "threshold": 0.05, "threshold_mode": "abs", "min_lr": 0.00390625},
+                metrics=(1.0, 2.0, 2.0, 2.0, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5),
+                notes="mode max, abs threshold, min_lr: reductions at epochs 4 (before k), 7, 10 (min_lr)"),
   ]  # fmt: skip
 
 
@@ -159,6 +177,8 @@ def _paddle_run(
   }  # fmt: skip
   kwargs = dict(case.kwargs)
   sched = _schedule(case.schedule)
+  if case.plateau is not None:
+    sched = paddle.optimizer.lr.ReduceOnPlateau(**case.plateau)
   if sched is not None:
     kwargs["learning_rate"] = sched
   if case.clip is not None:
@@ -177,7 +197,10 @@ def _paddle_run(
     loss.backward()
     opt.step()
     opt.clear_grad()
-    if sched is not None:
+    if case.plateau is not None:
+      if (t + 1) % case.every == 0:
+        sched.step(case.metrics[(t + 1) // case.every - 1])
+    elif sched is not None:
       sched.step()
     traj.append({leaf: variables[leaf].numpy().copy() for leaf in leaves})
   return opt, variables, traj
@@ -210,6 +233,37 @@ def _jax_both(tx, k):
     return after_k, jax.tree.map(lambda x: x[k:], traj), cont_import
 
   return go
+
+
+def _jax_both_plateau(tx, k):
+  """`_jax_both` with ``metric=`` at every epoch's last step (tests/test_interop_paddle.py `both_plateau`)."""
+  import jax
+  import optax
+
+  def body(carry, x):
+    p, s = carry
+    g, m, last = x
+    u, s = jax.lax.cond(last, lambda: tx.update(g, s, p, metric=m), lambda: tx.update(g, s, p))
+    p = optax.apply_updates(p, u)
+    return (p, s), (p, s)
+
+  @jax.jit
+  def go(p0, g_all, metric, last, p_import, s_import):
+    _, (traj, states) = jax.lax.scan(body, (p0, tx.init(p0)), (g_all, metric, last))
+    after_k = jax.tree.map(lambda x: x[k - 1], (traj, states))
+    rest = jax.tree.map(lambda x: x[k:], (g_all, metric, last))
+    _, (cont_import, _) = jax.lax.scan(body, (p_import, s_import), rest)
+    return after_k, jax.tree.map(lambda x: x[k:], traj), cont_import
+
+  return go
+
+
+def plateau_inputs(every: int, metrics, steps: int):
+  """Per step: the metric (that of its epoch) and whether the step ends an epoch."""
+  t = np.arange(steps)
+  last = (t + 1) % every == 0
+  metric = np.asarray([metrics[min(i // every, len(metrics) - 1)] for i in t], np.float32)
+  return metric, last
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -276,7 +330,10 @@ def _record(case: InteropCase, versions: dict[str, str]) -> tuple[dict[str, np.n
     pk = {leaf: jnp.asarray(v) for leaf, v in params_k.items()}
     # from_paddle on the live object: its state, exported again, is the checkpoint bit for bit
     tx_live, state_live = from_paddle(opt_k, params=pk, names=names)
-    lr = paddle_schedule(config["learning_rate"])
+    plateau = case.plateau is not None
+    if plateau:  # a reduction after the resume point
+      assert opt._learning_rate.last_lr < ckpt["LR_Scheduler"]["last_lr"], case.name
+    lr = None if plateau else paddle_schedule(config["learning_rate"])
     again = export_paddle_state(
       tx_live, pk, state_live, names=names, learning_rate=lr if callable(lr) else None
     )
@@ -286,7 +343,12 @@ def _record(case: InteropCase, versions: dict[str, str]) -> tuple[dict[str, np.n
     else:
       ckpt_cmp = ckpt
     # Paddle's last_lr is its double; ours the float32 schedule: compare the rest exactly
-    if "LR_Scheduler" in ckpt_cmp:
+    if plateau:  # the plateau state: last_lr is Paddle's double, recovered from our float32 rate
+      assert again["LR_Scheduler"] == ckpt_cmp["LR_Scheduler"], (
+        again["LR_Scheduler"],
+        ckpt_cmp["LR_Scheduler"],
+      )
+    if "LR_Scheduler" in ckpt_cmp and not plateau:
       _same_scheduler(again["LR_Scheduler"], ckpt_cmp["LR_Scheduler"])
       again = {kk: v for kk, v in again.items() if kk != "LR_Scheduler"}
       ckpt_cmp = {kk: v for kk, v in ckpt_cmp.items() if kk != "LR_Scheduler"}
@@ -296,7 +358,12 @@ def _record(case: InteropCase, versions: dict[str, str]) -> tuple[dict[str, np.n
     tx, _ = from_paddle_config(config, params=pk, names=names)
     p0 = {leaf: jnp.asarray(init[leaf]) for leaf in leaves}
     g_all = {leaf: jnp.asarray(grads[leaf]) for leaf in leaves}
-    (ours_k, state_k), _, _ = _jax_both(tx, k)(p0, g_all, pk, state_live)
+    if plateau:
+      metric, last = plateau_inputs(case.every, case.metrics, k + n)
+      (ours_k, state_k), _, _ = _jax_both_plateau(tx, k)(p0, g_all, metric, last, pk, state_live)
+      assert int(state_k[-1].last_epoch) == k // case.every
+    else:
+      (ours_k, state_k), _, _ = _jax_both(tx, k)(p0, g_all, pk, state_live)
     # the fresh Paddle optimizer's parameters have names of their own: export under those
     export_names = [f"resumed_{case.name}.{leaf}" for leaf in leaves]
     export = export_paddle_state(
@@ -316,7 +383,7 @@ def _record(case: InteropCase, versions: dict[str, str]) -> tuple[dict[str, np.n
   for prefix, sd in (("ckpt", ckpt), ("export", export)):
     for key, value in sd.items():
       if key == "LR_Scheduler":
-        specials[prefix] = _scheduler_json(value)
+        specials[prefix] = dict(value) if plateau else _scheduler_json(value)
       else:
         arrays[f"{prefix}/{key}"] = np.asarray(value)
   meta = {
@@ -341,6 +408,7 @@ def _record(case: InteropCase, versions: dict[str, str]) -> tuple[dict[str, np.n
     "export_keys": list(export),
     "lr_scheduler": specials,
     "notes": case.notes,
+    **({"plateau": case.plateau, "every": case.every, "metrics": list(case.metrics)} if plateau else {}),
     "generated_by": "tools/make_golden.py",
   }  # fmt: skip
   return arrays, meta

@@ -165,6 +165,47 @@ def affine(a: float, x: DF, b: float) -> jax.Array:
   return df_round(df_add(df_mul(df(a), x), df(b)))
 
 
+def _scale2(x: DF, k: jax.Array) -> DF:
+  """x * 2**k, exact (but for underflow) for an integer-valued float k."""
+  k = k.astype(jnp.int32)
+  return jnp.ldexp(x[0], k), jnp.ldexp(x[1], k)
+
+
+_LN2 = df(math.log(2.0))
+_INV_FACT = [df(1.0 / math.factorial(i)) for i in range(14)]
+
+
+def exp_df(x: DF) -> DF:
+  """exp(x) as a float32 pair, to about 2**-44 relative, for x <= 88 (float32's exp range; 0 below -104).
+
+  x = k ln 2 + r with |r| <= ln 2 / 2, exp(r) by its Taylor series to r**13 / 13! in double-float
+  arithmetic, then scaled by 2**k exactly.
+  """
+  k = jnp.clip(jnp.round(x[0] / np.float32(math.log(2.0))), -150.0, 128.0)
+  r = df_add(x, df_mul(df_of(-k), _LN2))
+  acc = _INV_FACT[13]
+  for i in range(12, -1, -1):  # Horner: sum r**i / i!
+    acc = df_add(df_mul(acc, r), _INV_FACT[i])
+  out = _scale2(acc, k)
+  under = x[0] < -104.0  # below float32's smallest subnormal, 2**-149
+  return df_where(under, df_of(jnp.zeros_like(x[0])), out)
+
+
+def log_df(x: DF) -> DF:
+  """log(x) for x > 0 as a float32 pair: float32 log, then one Newton step on exp_df."""
+  y0 = jnp.log(x[0])
+  e = exp_df(df_of(y0))
+  return df_add(df_of(y0), df_div(df_add(x, df_neg(e)), e))
+
+
+def pow_df(x: DF, p: DF) -> DF:
+  """x**p for x >= 0 and p > 0 as a float32 pair (0 at x = 0), via exp_df(p log_df(x))."""
+  positive = x[0] > 0
+  safe = (jnp.where(positive, x[0], 1.0), jnp.where(positive, x[1], 0.0))
+  out = exp_df(df_mul(p, log_df(safe)))
+  return df_where(positive, out, df_of(jnp.zeros_like(x[0])))
+
+
 # --- kernels ---------------------------------------------------------------------------------------
 
 

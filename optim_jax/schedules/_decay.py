@@ -264,7 +264,9 @@ def polynomial_decay(
   :math:`(\eta_0 - \eta_{end}) (1 - e / D')^p + \eta_{end}`: after each multiple of :math:`D` it jumps up and
   decays to :math:`\eta_{end}` again at the next multiple. optax.polynomial_schedule has no cycle; the ceiling
   is taken with integer arithmetic, and :math:`1 - e/D` as an integer difference over :math:`D` (no NaN for
-  ``power < 1`` at :math:`e = D`).
+  ``power < 1`` at :math:`e = D`). The power is taken in double-float arithmetic (products for an integer
+  power, ``exp(p log x)`` otherwise), not with float32 ``pow``, whose ulp or two of error
+  :math:`(\eta_0 - \eta_{end}) x^p + \eta_{end}` magnifies when ``end_lr > learning_rate``.
 
   Args:
     learning_rate: :math:`\eta_0`, a float or int >= 0 (TypeError, ValueError otherwise).
@@ -304,6 +306,7 @@ def polynomial_decay(
   d, p32 = int(decay_steps), c.f32(power)
   dp = c.f32(float(power) - float(p32))
   amp, end = float(learning_rate) - float(end_lr), float(end_lr)
+  n_pow = int(power) if float(power).is_integer() and 1 <= float(power) <= 64 else None
 
   def schedule(count):
     e = c.count_i32(count)
@@ -316,13 +319,16 @@ def polynomial_decay(
     else:
       num, den = c.df_int(d - jnp.minimum(e, d)), c.df_int(jnp.full_like(e, d))
     hi, lo = c.df_div(num, den)
-    # (hi + lo)**p = hi**p32 exp(p lo / hi + (p - p32) log hi), to first order while that is small
-    # (the same bits as 1 + fix); exp(fix) - 1 beyond (a large power of a quotient near 1: never < -1)
-    pw = jnp.power(hi, p32)
-    safe = jnp.where(hi > 0, hi, 1.0)
-    fix = jnp.where(hi > 0, p32 * lo / safe + dp * jnp.log(safe), 0.0)
-    fix = jnp.where(jnp.abs(fix) < 2.0**-16, fix, jnp.expm1(jnp.minimum(fix, 80.0)))
-    return c.affine(amp, (pw, jnp.where(pw > 0, pw * fix, 0.0)), end)
+    if n_pow is None:  # float32 pow is off by an ulp or two, which amp * x**p + end can magnify
+      return c.affine(amp, c.pow_df((hi, lo), (p32, dp)), end)
+    acc, base, k = None, (hi, lo), n_pow  # an integer power: double-float products
+    while k:
+      if k & 1:
+        acc = base if acc is None else c.df_mul(acc, base)
+      k >>= 1
+      if k:
+        base = c.df_mul(base, base)
+    return c.affine(amp, acc, end)
 
   return schedule
 

@@ -46,6 +46,24 @@ class InteropCase:
   n: int
 
 
+def _provenance(case: h.Case, versions: dict, k: int, n: int) -> dict:
+  """The keys every interop_torch case's json starts with, in their order."""
+  return {
+    "family": "interop_torch",
+    "case": case.name,
+    "framework": "torch",
+    "framework_version": versions["torch"],
+    "versions": h.all_versions(versions),
+    "dtype": case.dtype,
+    "seed": case.seed,
+    "k": k,
+    "n": n,
+    "shapes": {name: list(s) for name, s in case.shapes.items()},
+    "grad_spec": dataclasses.asdict(case.grad_spec),
+    "config": case.config(),
+  }
+
+
 def _sched(name: str, **kwargs: Any) -> dict[str, Any]:
   return h.spec(h.TORCH_LR + name, **kwargs)
 
@@ -263,18 +281,7 @@ def write_one(folder: Path, ic: InteropCase, versions: dict[str, str]) -> Path:
     "scheduler": None if sched is None else {**description["scheduler"], "lr_lambdas": None},
   }
   meta = {
-    "family": "interop_torch",
-    "case": case.name,
-    "framework": "torch",
-    "framework_version": versions["torch"],
-    "versions": h.all_versions(versions),
-    "dtype": case.dtype,
-    "seed": case.seed,
-    "k": k,
-    "n": n,
-    "shapes": {name: list(s) for name, s in case.shapes.items()},
-    "grad_spec": dataclasses.asdict(case.grad_spec),
-    "config": case.config(),
+    **_provenance(case, versions, k, n),
     "names": names,
     "ckpt_param_groups": ckpt["param_groups"],
     "ckpt_scheduler": sched_state,
@@ -446,18 +453,7 @@ def write_plateau(folder: Path, pc: PlateauCase, versions: dict[str, str]) -> Pa
   path = folder / f"{case.name}.npz"
   np.savez_compressed(path, **arrays)
   meta = {
-    "family": "interop_torch",
-    "case": case.name,
-    "framework": "torch",
-    "framework_version": versions["torch"],
-    "versions": h.all_versions(versions),
-    "dtype": case.dtype,
-    "seed": case.seed,
-    "k": k,
-    "n": n,
-    "shapes": {name: list(s) for name, s in case.shapes.items()},
-    "grad_spec": dataclasses.asdict(case.grad_spec),
-    "config": case.config(),
+    **_provenance(case, versions, k, n),
     "plateau": pc.plateau,
     "epoch": pc.epoch,
     "metrics": pc.metrics,

@@ -331,3 +331,39 @@ def assert_matches(
     f"{case.meta['case']} ({what}): normwise error {worst:.3g} > {case.tolerance:g} "
     f"({case.meta['framework']} {case.meta.get('framework_version', '')}, {case.dtype}); per leaf {errors}"
   )
+
+
+def _resume_body(tx: Any, with_metric: bool) -> Callable:
+  def body(carry, x):
+    p, s = carry
+    if with_metric:  # (gradient, metric, whether this step ends an epoch)
+      g, m, last = x
+      u, s = jax.lax.cond(last, lambda: tx.update(g, s, p, metric=m), lambda: tx.update(g, s, p))
+    else:
+      u, s = tx.update(x, s, p)
+    p = optax.apply_updates(p, u)
+    return (p, s), (p, s)
+
+  return body
+
+
+def resume_runs(tx: Any, k: int, with_metric: bool = False) -> Callable:
+  """One jitted function for a resume case: our k + n steps from the initial parameters (the state
+  after step k, the parameters after each later step) and n steps from an imported state.
+
+  ``go(p0, xs, p_import, s_import)`` where ``xs`` is the gradients of all k + n steps, or with
+  ``with_metric`` the triple (gradients, metrics, epoch-end flags) fed as ``metric=`` at an epoch's
+  last step. The interop generators take our k-step export from this same program, so the tests
+  reproduce it bit for bit (XLA may round a separately compiled scan differently in the last bit).
+  """
+  body = _resume_body(tx, with_metric)
+
+  @jax.jit
+  def go(p0, xs, p_import, s_import):
+    _, (traj, states) = jax.lax.scan(body, (p0, tx.init(p0)), xs)
+    after_k = jax.tree.map(lambda x: x[k - 1], (traj, states))
+    rest = jax.tree.map(lambda x: x[k:], xs)
+    _, (cont_import, _) = jax.lax.scan(body, (p_import, s_import), rest)
+    return after_k, jax.tree.map(lambda x: x[k:], traj), cont_import
+
+  return go

@@ -28,7 +28,7 @@ from optim_jax.interop import (
   paddle_schedule,
   paddle_state_to_numpy,
 )
-from tests.golden_utils import GOLDEN_DIR, TOL_F32, TOL_F64, normwise_error
+from tests.golden_utils import GOLDEN_DIR, TOL_F32, TOL_F64, normwise_error, resume_runs
 
 FOLDER = GOLDEN_DIR / "interop_paddle"
 CASES = sorted(p.stem for p in FOLDER.glob("*.npz") if not p.stem.startswith("plateau_"))
@@ -114,27 +114,6 @@ def check(meta: dict, ours: dict, ref: dict, what: str) -> float:
 
 
 @functools.cache
-def both(tx, k):
-  """One jitted function per case: our k + n steps from the initial parameters (the state after step k
-  and the parameters after each later step), and n steps from Paddle's imported state."""
-
-  def body(carry, g):
-    p, s = carry
-    u, s = tx.update(g, s, p)
-    p = optax.apply_updates(p, u)
-    return (p, s), (p, s)
-
-  @jax.jit
-  def go(p0, g_all, p_import, s_import):
-    _, (traj, states) = jax.lax.scan(body, (p0, tx.init(p0)), g_all)
-    after_k = jax.tree.map(lambda x: x[k - 1], (traj, states))
-    g_n = jax.tree.map(lambda x: x[k:], g_all)
-    _, (cont_import, _) = jax.lax.scan(body, (p_import, s_import), g_n)
-    return after_k, jax.tree.map(lambda x: x[k:], traj), cont_import
-
-  return go
-
-
 @pytest.mark.parametrize("name", CASES)
 def test_golden(name: str) -> None:
   """(a) Paddle's checkpoint imported, continued n steps, matches Paddle's continuation, and exports to
@@ -156,7 +135,7 @@ def test_golden(name: str) -> None:
       expected = {key: (np.zeros_like(v) if key.endswith("_momentum_0") else v) for key, v in ckpt.items()}
     assert_same_state_dict(again, expected, last_lr_rtol=1e-6)
     p0 = jnp_tree(group(arrays, "init"), dt)
-    (ours_k, state_k), cont_ours, cont_import = both(tx, k)(p0, jnp_tree(grads, dt), params_k, state)
+    (ours_k, state_k), cont_ours, cont_import = resume_runs(tx, k)(p0, jnp_tree(grads, dt), params_k, state)
     check(meta, cont_import, group(arrays, "ref"), "import, continued")
     # (b) ours k steps -> the recorded export; its continuation in Paddle -> ours
     export = export_paddle_state(tx, ours_k, state_k, names=meta["export_names"], learning_rate=lr)
@@ -552,28 +531,6 @@ def test_reduce_on_plateau_as_a_schedule_is_an_error() -> None:
     paddle_schedule({"class": "ReduceOnPlateau", "kwargs": {}})
 
 
-@functools.cache
-def both_plateau(tx, k):
-  """`both` with ``metric=`` at every epoch's last step (the generator's `_jax_both_plateau`)."""
-
-  def body(carry, x):
-    p, s = carry
-    g, m, last = x
-    u, s = jax.lax.cond(last, lambda: tx.update(g, s, p, metric=m), lambda: tx.update(g, s, p))
-    p = optax.apply_updates(p, u)
-    return (p, s), (p, s)
-
-  @jax.jit
-  def go(p0, g_all, metric, last, p_import, s_import):
-    _, (traj, states) = jax.lax.scan(body, (p0, tx.init(p0)), (g_all, metric, last))
-    after_k = jax.tree.map(lambda x: x[k - 1], (traj, states))
-    rest = jax.tree.map(lambda x: x[k:], (g_all, metric, last))
-    _, (cont_import, _) = jax.lax.scan(body, (p_import, s_import), rest)
-    return after_k, jax.tree.map(lambda x: x[k:], traj), cont_import
-
-  return go
-
-
 def plateau_inputs(meta: dict):
   t = np.arange(meta["k"] + meta["n"])
   every, metrics = meta["every"], meta["metrics"]
@@ -602,9 +559,9 @@ def test_golden_plateau(name: str) -> None:
     assert_same_state_dict(again, expected)
     metric, last = plateau_inputs(meta)
     p0 = jnp_tree(group(arrays, "init"), dt)
-    run = both_plateau(tx, k)
+    run = resume_runs(tx, k, with_metric=True)
     (ours_k, state_k), cont_ours, cont_import = run(
-      p0, jnp_tree(group(arrays, "grads"), dt), metric, last, params_k, state
+      p0, (jnp_tree(group(arrays, "grads"), dt), metric, last), params_k, state
     )
     check(meta, cont_import, group(arrays, "ref"), "import, continued")
     export = export_paddle_state(tx, ours_k, state_k, names=meta["export_names"])

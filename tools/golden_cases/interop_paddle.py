@@ -210,52 +210,15 @@ def _stack(traj: list[dict], leaves: list[str]) -> dict[str, np.ndarray]:
   return {leaf: np.stack([s[leaf] for s in traj]) for leaf in leaves}
 
 
-def _jax_both(tx, k):
-  """The test's jitted function (tests/test_interop_paddle.py `both`), the same program: our k + n steps from
-  the initial parameters (the state after step k, the later parameters) and n steps from an imported state.
-  Our k-step export is taken from it, so that the test reproduces it bit for bit (XLA may round a separately
-  compiled k-step scan differently in the last bit)."""
-  import jax
-  import optax
+def _resume_runs(tx, k, with_metric=False):
+  """The test's own jitted function (tests/golden_utils.py `resume_runs`): our k-step export is taken
+  from the same program, so that the test reproduces it bit for bit."""
+  import sys
 
-  def body(carry, g):
-    p, s = carry
-    u, s = tx.update(g, s, p)
-    p = optax.apply_updates(p, u)
-    return (p, s), (p, s)
+  sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+  import golden_utils
 
-  @jax.jit
-  def go(p0, g_all, p_import, s_import):
-    _, (traj, states) = jax.lax.scan(body, (p0, tx.init(p0)), g_all)
-    after_k = jax.tree.map(lambda x: x[k - 1], (traj, states))
-    g_n = jax.tree.map(lambda x: x[k:], g_all)
-    _, (cont_import, _) = jax.lax.scan(body, (p_import, s_import), g_n)
-    return after_k, jax.tree.map(lambda x: x[k:], traj), cont_import
-
-  return go
-
-
-def _jax_both_plateau(tx, k):
-  """`_jax_both` with ``metric=`` at every epoch's last step (tests/test_interop_paddle.py `both_plateau`)."""
-  import jax
-  import optax
-
-  def body(carry, x):
-    p, s = carry
-    g, m, last = x
-    u, s = jax.lax.cond(last, lambda: tx.update(g, s, p, metric=m), lambda: tx.update(g, s, p))
-    p = optax.apply_updates(p, u)
-    return (p, s), (p, s)
-
-  @jax.jit
-  def go(p0, g_all, metric, last, p_import, s_import):
-    _, (traj, states) = jax.lax.scan(body, (p0, tx.init(p0)), (g_all, metric, last))
-    after_k = jax.tree.map(lambda x: x[k - 1], (traj, states))
-    rest = jax.tree.map(lambda x: x[k:], (g_all, metric, last))
-    _, (cont_import, _) = jax.lax.scan(body, (p_import, s_import), rest)
-    return after_k, jax.tree.map(lambda x: x[k:], traj), cont_import
-
-  return go
+  return golden_utils.resume_runs(tx, k, with_metric)
 
 
 def plateau_inputs(every: int, metrics, steps: int):
@@ -360,10 +323,10 @@ def _record(case: InteropCase, versions: dict[str, str]) -> tuple[dict[str, np.n
     g_all = {leaf: jnp.asarray(grads[leaf]) for leaf in leaves}
     if plateau:
       metric, last = plateau_inputs(case.every, case.metrics, k + n)
-      (ours_k, state_k), _, _ = _jax_both_plateau(tx, k)(p0, g_all, metric, last, pk, state_live)
+      (ours_k, state_k), _, _ = _resume_runs(tx, k, True)(p0, (g_all, metric, last), pk, state_live)
       assert int(state_k[-1].last_epoch) == k // case.every
     else:
-      (ours_k, state_k), _, _ = _jax_both(tx, k)(p0, g_all, pk, state_live)
+      (ours_k, state_k), _, _ = _resume_runs(tx, k)(p0, g_all, pk, state_live)
     # the fresh Paddle optimizer's parameters have names of their own: export under those
     export_names = [f"resumed_{case.name}.{leaf}" for leaf in leaves]
     export = export_paddle_state(

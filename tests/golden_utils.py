@@ -367,3 +367,34 @@ def resume_runs(tx: Any, k: int, with_metric: bool = False) -> Callable:
     return after_k, jax.tree.map(lambda x: x[k:], traj), cont_import
 
   return go
+
+
+def plateau_steps(tx: Any, epoch: int, metrics: list) -> Callable:
+  """``run(params, state, grads, start, count)``: jitted steps that feed ``metrics[e]`` as ``metric=``
+  after every ``epoch``-th update; the parameters after each step (stacked per leaf) and the states.
+  The PyTorch plateau test and its generator both run it, so our recorded export is reproduced bit
+  for bit."""
+
+  @jax.jit
+  def step(p, s, g):
+    u, s = tx.update(g, s, p)
+    return optax.apply_updates(p, u), s
+
+  @jax.jit
+  def epoch_end(p, s, g, m):
+    u, s = tx.update(g, s, p, metric=m)
+    return optax.apply_updates(p, u), s
+
+  def run_(params, state, grads, start, count):
+    traj, states = [], []
+    for t in range(start, start + count):
+      g = {k: v[t] for k, v in grads.items()}
+      if (t + 1) % epoch == 0:
+        params, state = epoch_end(params, state, g, metrics[(t + 1) // epoch - 1])
+      else:
+        params, state = step(params, state, g)
+      traj.append(params)
+      states.append(state)
+    return {k: np.stack([np.asarray(p[k]) for p in traj]) for k in grads}, states
+
+  return run_

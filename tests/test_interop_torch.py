@@ -457,34 +457,6 @@ def test_a_groups_constant_lr_is_state():
 # --- ReduceLROnPlateau: optax.chain(preset(lr=1.0), oj.torch.reduce_lr_on_plateau) ------------------
 
 
-def plateau_run(tx, epoch, metrics):
-  """Steps that feed ``metrics[e]`` after every ``epoch``-th update: (params, state, grads, start, count)."""
-
-  @jax.jit
-  def step(p, s, g):
-    u, s = tx.update(g, s, p)
-    return optax.apply_updates(p, u), s
-
-  @jax.jit
-  def epoch_end(p, s, g, m):
-    u, s = tx.update(g, s, p, metric=m)
-    return optax.apply_updates(p, u), s
-
-  def run_(params, state, grads, start, count):
-    traj, states = [], []
-    for t in range(start, start + count):
-      g = {k: v[t] for k, v in grads.items()}
-      if (t + 1) % epoch == 0:
-        params, state = epoch_end(params, state, g, metrics[(t + 1) // epoch - 1])
-      else:
-        params, state = step(params, state, g)
-      traj.append(params)
-      states.append(state)
-    return {k: np.stack([np.asarray(p[k]) for p in traj]) for k in grads}, states
-
-  return run_
-
-
 def infinite(sched: dict) -> dict:
   """A recorded ReduceLROnPlateau state as torch has it: ``best`` and ``mode_worse`` floats."""
   return {k: float(v) if k in ("best", "mode_worse") else v for k, v in sched.items()}
@@ -502,7 +474,7 @@ def plateau(request):
     params_k = {key: jnp.asarray(v) for key, v in meta["params_k"].items()}
     grads = {key: jnp.asarray(v) for key, v in meta["grads"].items()}
     tx = from_torch_config(meta["fresh_description"], params=params_k, names=names)
-    run_ = plateau_run(tx, meta["epoch"], meta["metrics"])
+    run_ = gu.plateau_steps(tx, meta["epoch"], meta["metrics"])
     state = import_torch_state(tx, params_k, meta["ckpt"], meta["ckpt_scheduler"], names=names)
     meta["tx"], meta["a_state"] = tx, state
     meta["a_again"] = export_torch_state(tx, params_k, state, names=names)

@@ -372,29 +372,15 @@ def _plateau_steps(
 
 
 def _plateau_ours(pc: PlateauCase, tx: Any, init: dict, grads: dict, k: int) -> tuple[Any, Any]:
-  import jax
+  """Our k steps with the case's metrics, by the test's own steps (tests/golden_utils.py `plateau_steps`)."""
   import jax.numpy as jnp
-  import optax
 
-  @jax.jit
-  def step(p, s, g):
-    u, s = tx.update(g, s, p)
-    return optax.apply_updates(p, u), s
-
-  @jax.jit
-  def epoch_end(p, s, g, m):
-    u, s = tx.update(g, s, p, metric=m)
-    return optax.apply_updates(p, u), s
+  sys.path.insert(0, str(ROOT / "tests"))
+  import golden_utils
 
   params = {n: jnp.asarray(v) for n, v in init.items()}
-  state = tx.init(params)
-  for t in range(k):
-    g = {n: jnp.asarray(v[t]) for n, v in grads.items()}
-    if (t + 1) % pc.epoch == 0:
-      params, state = epoch_end(params, state, g, pc.metrics[(t + 1) // pc.epoch - 1])
-    else:
-      params, state = step(params, state, g)
-  return jax.tree.map(np.asarray, params), state
+  traj, states = golden_utils.plateau_steps(tx, pc.epoch, pc.metrics)(params, tx.init(params), grads, 0, k)
+  return {n: v[-1] for n, v in traj.items()}, states[-1]
 
 
 def write_plateau(folder: Path, pc: PlateauCase, versions: dict[str, str]) -> Path:
